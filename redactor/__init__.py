@@ -1,0 +1,3 @@
+"""redactor: mask the sensitive fields of Chinese ID card and driving licence images."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The pure core: fields, results, policy, masking. No network, no files."""
