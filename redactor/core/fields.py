@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from enum import Enum
 
 
@@ -127,3 +128,19 @@ def canonical_field(name: str) -> str | None:
 
 def is_known_field(name: str) -> bool:
     return canonical_field(name) is not None
+
+
+_LICENCE_ONLY = frozenset({"license_number", "nationality", "first_issue_date", "vehicle_class", "valid_period", "issuing_authority"})
+_ID_ONLY = frozenset({"ethnicity", "id_number"})
+
+
+def infer_card_type(canonical_ids: Iterable[str]) -> CardType | None:
+    """Guess the card type from the fields found; ``None`` when they fit both or neither."""
+    found = set(canonical_ids)
+    licence = bool(found & _LICENCE_ONLY)
+    identity = bool(found & _ID_ONLY)
+    if licence and not identity:
+        return CardType.DRIVER_LICENSE
+    if identity and not licence:
+        return CardType.ID_CARD
+    return None

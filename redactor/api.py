@@ -1,0 +1,171 @@
+"""The library entry point: ``Redactor(policy=..., engine=...).redact(image)``.
+
+A Redactor holds only immutable configuration (policy, locator, options), so one
+instance can be shared by many threads; the async twin runs the same work in a
+worker thread so an event loop is never blocked by image codecs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from redactor.core.fields import CardType, CardTypeHint
+from redactor.core.imaging import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS
+from redactor.core.policy import Policy, load_policy
+from redactor.core.results import AppliedField, Decision
+from redactor.errors import RedactorError, UsageError
+from redactor.locators import Locator, ReplayLocator, make_locator
+from redactor.pipeline import ImageOutcome, redact_image
+from redactor.policy_files import load_bundled_policy, load_policy_file
+
+ImageInput = bytes | bytearray | memoryview | Image.Image | str | os.PathLike[str]
+
+
+class NotRedactedError(RedactorError):
+    """Raised by :meth:`RedactionResult.raise_for_decision` when the image was not redacted."""
+
+
+@dataclass(frozen=True)
+class RedactionResult:
+    """What :meth:`Redactor.redact` returns. ``data`` is None unless ``decision`` is REDACTED."""
+
+    decision: Decision
+    reasons: tuple[str, ...]
+    data: bytes | None
+    format: str | None
+    card_type: CardType | None
+    fields: tuple[AppliedField, ...]
+
+    @property
+    def redacted(self) -> bool:
+        return self.decision is Decision.REDACTED
+
+    def raise_for_decision(self) -> RedactionResult:
+        """Return self when redacted, raise :class:`NotRedactedError` (with the reasons) otherwise."""
+        if not self.redacted:
+            raise NotRedactedError(f"image was {self.decision.value}: " + "; ".join(self.reasons))
+        return self
+
+    def image(self) -> Image.Image:
+        """The masked image, decoded (only for redacted results)."""
+        self.raise_for_decision()
+        assert self.data is not None
+        return Image.open(io.BytesIO(self.data))
+
+    def to_record(self) -> dict[str, Any]:
+        """Report-safe summary (no DetectedText, no image bytes)."""
+        return {
+            "decision": self.decision.value,
+            "reasons": list(self.reasons),
+            "format": self.format,
+            "card_type": self.card_type.value if self.card_type else None,
+            "fields": [f.to_record() for f in self.fields],
+        }
+
+
+def _resolve_policy(policy: Policy | str | os.PathLike[str] | None) -> Policy:
+    if policy is None:
+        return load_bundled_policy("default")
+    if isinstance(policy, Policy):
+        return policy
+    text = os.fspath(policy)
+    if "\n" in text or text.lstrip().startswith("version"):
+        return load_policy(text, "<policy text>")
+    path = Path(text)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        return load_policy_file(path)
+    return load_bundled_policy(text)
+
+
+class Redactor:
+    """Masks card images according to a policy.
+
+    ``policy``: a :class:`Policy`, a path to a YAML file, a bundled policy name
+    (``default``, ``strict``, ``minimal``) or YAML text; default: the bundled default.
+    ``engine``: a :class:`Locator` or an engine name (``replay``).
+    """
+
+    def __init__(
+        self,
+        policy: Policy | str | os.PathLike[str] | None = None,
+        engine: Locator | str = "replay",
+        *,
+        card_type: CardTypeHint | str = CardTypeHint.AUTO,
+        jpeg_quality: int = DEFAULT_JPEG_QUALITY,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> None:
+        self.policy = _resolve_policy(policy)
+        self.locator = make_locator(engine) if isinstance(engine, str) else engine
+        try:
+            self.card_type = CardTypeHint(card_type)
+        except ValueError:
+            raise UsageError(f"card_type must be one of auto, IDCard, DriverLicense, not {card_type!r}") from None
+        if not 1 <= jpeg_quality <= 100:
+            raise UsageError("jpeg_quality must be within 1-100")
+        self.jpeg_quality = jpeg_quality
+        self.max_pixels = max_pixels
+
+    def redact(self, image: ImageInput, *, response: bytes | None = None) -> RedactionResult:
+        """Redact one image given as bytes, a PIL image or a path.
+
+        ``response`` is a saved AILicenseRec XML for the replay engine; for a path the
+        sidecar ``<path>.ailicenserec.xml`` is used when no response is given.
+        """
+        data, companion, name = self._read(image)
+        locator = self.locator
+        if response is not None:
+            locator = ReplayLocator(response)
+        outcome = redact_image(
+            data,
+            policy=self.policy,
+            locator=locator,
+            card_type=self.card_type,
+            name=name,
+            companion=companion,
+            jpeg_quality=self.jpeg_quality,
+            max_pixels=self.max_pixels,
+        )
+        return _result(outcome)
+
+    async def aredact(self, image: ImageInput, *, response: bytes | None = None) -> RedactionResult:
+        """Async twin of :meth:`redact`."""
+        return await asyncio.to_thread(self.redact, image, response=response)
+
+    @staticmethod
+    def _read(image: ImageInput) -> tuple[bytes, Any, str]:
+        if isinstance(image, (bytes, bytearray, memoryview)):
+            return bytes(image), None, "<bytes>"
+        if isinstance(image, Image.Image):
+            buffer = io.BytesIO()
+            fmt = image.format or ("PNG" if image.mode not in ("CMYK",) else "TIFF")
+            image.save(buffer, format=fmt)
+            return buffer.getvalue(), None, "<image>"
+        path = Path(os.fspath(image))
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
+
+        def companion(suffix: str) -> bytes | None:
+            side = path.with_name(path.name + suffix)
+            return side.read_bytes() if side.is_file() else None
+
+        return data, companion, path.name
+
+
+def _result(outcome: ImageOutcome) -> RedactionResult:
+    return RedactionResult(
+        outcome.decision,
+        outcome.reasons,
+        outcome.data if outcome.decision is Decision.REDACTED else None,
+        outcome.format,
+        outcome.card_type,
+        outcome.applied,
+    )

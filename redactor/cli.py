@@ -1,0 +1,257 @@
+"""The command line: ``redactor run SRC DST`` and friends. Thin: it parses options,
+builds the adapters, and hands over to the pipeline.
+
+Exit codes: 0 every image redacted; 1 some quarantined or failed; 2 usage errors.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from redactor.core.fields import CardTypeHint
+from redactor.core.imaging import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS
+from redactor.core.policy import Policy, format_effective_rules, policy_warnings
+from redactor.errors import PolicyError, RedactorError, UsageError
+from redactor.locators import ENGINES, make_locator
+from redactor.pipeline import MANIFEST_NAME, STATE_DIR, BatchRunner, RunOptions
+from redactor.policy_files import load_bundled_policy, load_policy_file
+from redactor.storage import FolderStorage
+
+app = typer.Typer(
+    name="redactor",
+    help="Mask the sensitive fields of Chinese ID card and driving licence images according to a YAML policy.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+policy_app = typer.Typer(help="Work with redaction policies.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+EXIT_OK, EXIT_DOUBT, EXIT_USAGE = 0, 1, 2
+
+PolicyOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--policy",
+        "-p",
+        help="Policy YAML file, or a bundled policy name (default, strict, minimal). Default: the bundled default.",
+    ),
+]
+EngineOption = Annotated[
+    str, typer.Option("--engine", "-e", help=f"How fields are located: {', '.join(ENGINES)}.")
+]
+CardTypeOption = Annotated[
+    CardTypeHint, typer.Option("--card-type", help="Card type hint for the locator.", case_sensitive=False)
+]
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    typer.echo(f"redactor: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _load_policy(policy: str | None) -> Policy:
+    if policy is None:
+        return load_bundled_policy("default")
+    path = Path(policy)
+    if path.exists() or path.suffix in (".yaml", ".yml") or "/" in policy:
+        return load_policy_file(path)
+    return load_bundled_policy(policy)
+
+
+def _inside(child: Path, parent: Path) -> bool:
+    return child == parent or parent in child.parents
+
+
+def check_locations(src: Path, dst: Path, quarantine: Path) -> None:
+    """Refuse layouts where outputs could land in the source or unredacted copies in DST."""
+    s, d, q = src.resolve(), dst.resolve(), quarantine.resolve()
+    if not s.is_dir():
+        raise UsageError(f"source {src} is not a folder")
+    if _inside(d, s):
+        raise UsageError(f"destination {dst} is inside the source {src}: redactor never writes into the source")
+    if _inside(s, d):
+        raise UsageError(f"source {src} is inside the destination {dst}: outputs could overwrite inputs")
+    for place, name in ((s, "source"), (d, "destination")):
+        if _inside(q, place) or _inside(place, q):
+            raise UsageError(f"quarantine {quarantine} overlaps the {name}: unredacted images must stay apart")
+
+
+@app.command()
+def run(
+    src: Annotated[Path, typer.Argument(help="Folder of card images (searched recursively).")],
+    dst: Annotated[Path, typer.Argument(help="Folder for masked images (relative paths mirrored).")],
+    policy: PolicyOption = None,
+    engine: EngineOption = "replay",
+    card_type: CardTypeOption = CardTypeHint.AUTO,
+    report: Annotated[
+        Optional[Path],
+        typer.Option(help="JSONL report file (one line per image, then a summary). Default: DST/.redactor/reports/."),
+    ] = None,
+    quarantine: Annotated[
+        Optional[Path],
+        typer.Option(help="Folder for images in doubt (default: next to DST, named '<DST name>.quarantine')."),
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Images processed in parallel.")] = 2,
+    include: Annotated[
+        Optional[list[str]], typer.Option(help="Only paths matching this glob (repeatable; matches path or file name).")
+    ] = None,
+    exclude: Annotated[Optional[list[str]], typer.Option(help="Skip paths matching this glob (repeatable).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Locate and decide, write nothing (report only).")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Redo every image and replace existing outputs, even foreign ones.")
+    ] = False,
+    jpeg_quality: Annotated[int, typer.Option(min=1, max=100, help="JPEG/WebP output quality.")] = DEFAULT_JPEG_QUALITY,
+    max_pixels: Annotated[int, typer.Option(min=1, help="Refuse images with more pixels than this.")] = DEFAULT_MAX_PIXELS,
+) -> None:
+    """Redact every image below SRC into DST; images in doubt go to the quarantine folder."""
+    q = quarantine if quarantine is not None else dst.parent / f"{dst.name}.quarantine"
+    try:
+        pol = _load_policy(policy)
+        check_locations(src, dst, q)
+        locator = make_locator(engine)
+    except (PolicyError, UsageError) as exc:
+        raise _fail(str(exc)) from None
+    options = RunOptions(
+        policy=pol,
+        locator=locator,
+        card_type=card_type,
+        workers=workers,
+        include=tuple(include or ()),
+        exclude=tuple(exclude or ()),
+        dry_run=dry_run,
+        overwrite=overwrite,
+        jpeg_quality=jpeg_quality,
+        max_pixels=max_pixels,
+    )
+    source = FolderStorage(src)
+    dest = FolderStorage(dst, create=not dry_run)
+    quarantine_store = None if dry_run else FolderStorage(q, create=True)
+    if report is None and not dry_run:
+        stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        report = dst / STATE_DIR / "reports" / f"run-{stamp}.jsonl"
+    report_handle = None
+    if report is not None:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report_handle = report.open("w", encoding="utf-8")
+    try:
+        runner = BatchRunner(
+            source,
+            dest,
+            quarantine_store,
+            options,
+            report=report_handle,
+            manifest_path=None if dry_run else dst / STATE_DIR / MANIFEST_NAME,
+        )
+        summary = _run_with_progress(runner)
+    except RedactorError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        if report_handle is not None:
+            report_handle.close()
+    s = summary.to_record()
+    typer.echo(
+        f"{s['total']} files: {s['redacted']} redacted, {s['quarantined']} quarantined, {s['failed']} failed, "
+        f"{s['skipped_unchanged']} unchanged, {s['ignored']} ignored in {s['seconds']:.1f}s"
+        + (f"; report: {report}" if report else "")
+        + (f"; quarantine: {q}" if s["quarantined"] and not dry_run else ""),
+        err=True,
+    )
+    raise typer.Exit(EXIT_OK if summary.all_clear else EXIT_DOUBT)
+
+
+def _run_with_progress(runner: BatchRunner) -> Any:
+    if not sys.stderr.isatty():
+        return runner.run()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    keys = list(runner.candidates())
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("redacting", total=len(keys))
+        runner.on_progress = lambda _record: progress.advance(task)
+        return runner.run(keys)
+
+
+@app.command()
+def inspect(
+    image: Annotated[Path, typer.Argument(help="One card image.")],
+    policy: PolicyOption = None,
+    engine: EngineOption = "replay",
+    card_type: CardTypeOption = CardTypeHint.AUTO,
+    draw: Annotated[
+        Optional[Path], typer.Option(help="Write a PNG of the image with each field's polygon, name and action.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    show_text: Annotated[
+        bool, typer.Option("--show-text", help="Also print DetectedText (personal data: only when you must).")
+    ] = False,
+) -> None:
+    """List the fields located on IMAGE and what the policy would do with each."""
+    from redactor.inspect import inspect_image
+
+    try:
+        pol = _load_policy(policy)
+        locator = make_locator(engine)
+        text = inspect_image(image, pol, locator, card_type, draw=draw, as_json=as_json, show_text=show_text)
+    except (PolicyError, UsageError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(text)
+
+
+@policy_app.command("check")
+def policy_check(
+    file: Annotated[str, typer.Argument(help="Policy YAML file, or a bundled policy name.")],
+) -> None:
+    """Validate a policy and print the effective rule for every field of every card type."""
+    try:
+        pol = _load_policy(file)
+    except PolicyError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(format_effective_rules(pol))
+    for warning in policy_warnings(pol):
+        typer.echo(f"warning: {warning}", err=True)
+
+
+@app.command()
+def bench(
+    iterations: Annotated[int, typer.Option(min=3, help="Timed repetitions per variant.")] = 30,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Benchmark the masking stage against plain Pillow decode + encode (prints figures, asserts nothing)."""
+    from redactor.bench import masking_benchmark
+
+    result = masking_benchmark(iterations=iterations)
+    typer.echo(json.dumps(result, indent=1) if as_json else result["text"])
+
+
+def _register_generator() -> None:
+    try:
+        from redactor.generator.cli import generate_command
+    except ImportError:  # pragma: no cover - generator is part of the package
+        return
+    app.command("generate", help="Render synthetic specimen cards with ground truth (never real people).")(
+        generate_command
+    )
+
+
+_register_generator()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Decide, from a detection and a policy, what to mask and whether the image may pass.
+
+This is where failing closed lives. An image is only ``REDACTED`` when the card was
+found, every expected field was located, and every field has a mask or an explicit
+``keep``. Low scores get the ``uncertain`` action, unknown names the default action
+(never ``keep``), and anything else in doubt is quarantined with a reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redactor.core.fields import FIELDS_BY_CARD, PORTRAIT, CardType, CardTypeHint, infer_card_type
+from redactor.core.geometry import grow, text_height
+from redactor.core.layout import estimate_portrait
+from redactor.core.masking import MaskOp, effective_strength
+from redactor.core.policy import Action, OnNoCard, Policy, Rule
+from redactor.core.results import AppliedField, Decision, Detection, LocatedField, Polygon
+
+REFERENCE_CARD_WIDTH = 1000.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The masks to apply and the decision they lead to. ``reasons`` are report-safe."""
+
+    decision: Decision
+    reasons: tuple[str, ...]
+    ops: tuple[MaskOp, ...]
+    applied: tuple[AppliedField, ...]
+    card_type: CardType | None
+
+
+def _card_width(detection: Detection, width: int) -> float:
+    if detection.card_quad is not None:
+        pts = detection.card_quad.points
+        sides = [((pts[i][0] - pts[i - 1][0]) ** 2 + (pts[i][1] - pts[i - 1][1]) ** 2) ** 0.5 for i in range(len(pts))]
+        return max(sides)
+    return float(width)
+
+
+def _op_for(located: LocatedField, rule: Rule, action: Action, scale: float, width: int, height: int) -> MaskOp:
+    polygon = located.polygon.clamped(width, height)
+    h = text_height(polygon)
+    region = grow(polygon, rule.padding * h, width, height)
+    strength = effective_strength(action.value, rule.strength, scale, h)
+    return MaskOp(region, action.value, rule.color, strength)
+
+
+def box_all(width: int, height: int, policy: Policy) -> tuple[MaskOp, ...]:
+    """One solid box over the whole image (``on_no_card: box_all``)."""
+    rule = policy.rule_for(None, None)
+    region = grow(Polygon.rect(0, 0, width, height), 0.0, width, height)
+    return (MaskOp(region, Action.BOX.value, rule.color, 0.0),)
+
+
+def plan_redaction(
+    detection: Detection,
+    policy: Policy,
+    width: int,
+    height: int,
+    hint: CardTypeHint = CardTypeHint.AUTO,
+) -> Plan:
+    """Turn a detection into mask operations and a decision."""
+    known = [f for f in detection.fields if f.canonical is not None]
+    card_type = detection.card_type or hint.card_type() or infer_card_type(f.canonical for f in known if f.canonical)
+
+    if not detection.found_anything or not known:
+        why = "no card found (Status 0)" if detection.status == 0 else (
+            "no fields located" if not detection.fields else "only unknown field names located"
+        )
+        return _no_card(policy, width, height, why, card_type, detection)
+
+    reasons: list[str] = list(detection.problems)
+    doubt: list[str] = []
+    if card_type is None:
+        doubt.append("card type could not be determined from the located fields")
+
+    scale = _card_width(detection, width) / REFERENCE_CARD_WIDTH
+    ops: list[MaskOp] = []
+    applied: list[AppliedField] = []
+    fields = list(detection.fields)
+
+    if card_type is not None and not any(f.canonical == PORTRAIT for f in fields):
+        portrait_rule = policy.rule_for(card_type, PORTRAIT)
+        if portrait_rule.action is not Action.KEEP:
+            estimate = estimate_portrait(detection, card_type)
+            if estimate is None:
+                doubt.append("portrait not located and its position could not be inferred from the card layout")
+            else:
+                fields.append(estimate)
+                reasons.append("portrait not located; masked where the card layout puts it")
+
+    for located in fields:
+        rule = policy.rule_for(card_type, located.canonical)
+        action = rule.action
+        why = rule.origin
+        if located.canonical is None:
+            if action is Action.KEEP:
+                action = rule.uncertain
+            why = "unknown field name: default action"
+            reasons.append(f"unknown field name {located.raw_name[:40]!r} masked with the default action")
+        elif located.score < rule.min_score:
+            action = rule.uncertain
+            why = f"score {located.score:g} below min_score {rule.min_score:g}: uncertain action"
+            reasons.append(f"{located.canonical}: low score, masked with the uncertain action")
+        op = _op_for(located, rule, action, scale, width, height)
+        strength = op.strength_px if action in (Action.BLUR, Action.PIXELATE) else None
+        applied.append(AppliedField(located, action.value, why, strength))
+        if action is not Action.KEEP:
+            ops.append(op)
+
+    if card_type is not None:
+        present = {f.canonical for f in fields}
+        for expected in FIELDS_BY_CARD[card_type]:
+            if expected != PORTRAIT and expected not in present:
+                doubt.append(f"expected field {expected} was not located")
+
+    if doubt:
+        return Plan(Decision.QUARANTINED, tuple(doubt + reasons), tuple(ops), tuple(applied), card_type)
+    return Plan(Decision.REDACTED, tuple(reasons), tuple(ops), tuple(applied), card_type)
+
+
+def _no_card(
+    policy: Policy, width: int, height: int, why: str, card_type: CardType | None, detection: Detection
+) -> Plan:
+    reasons = (why, *detection.problems)
+    if policy.on_no_card is OnNoCard.BOX_ALL:
+        return Plan(Decision.REDACTED, (*reasons, "on_no_card: box_all"), box_all(width, height, policy), (), card_type)
+    if policy.on_no_card is OnNoCard.FAIL:
+        return Plan(Decision.FAILED, (*reasons, "on_no_card: fail"), (), (), card_type)
+    return Plan(Decision.QUARANTINED, reasons, (), (), card_type)

@@ -1,0 +1,49 @@
+"""``redactor generate OUT``: write synthetic specimen images with truth and sidecars.
+
+The lead's main typer app registers :func:`generate_command`; running this module directly
+(``python -m redactor.generator.cli OUT``) is a dev shortcut that needs no main app.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+
+from redactor.generator import KINDS, generate_samples, generate_set
+
+
+def generate_command(
+    out: Path = typer.Argument(..., help="Folder to write images, .truth.json and .ailicenserec.xml files into."),
+    count: int = typer.Option(20, "--count", "-n", min=1, help="How many images to generate."),
+    seed: int = typer.Option(1, "--seed", help="Random seed; the same seed gives the same files."),
+    kinds: str = typer.Option(
+        ",".join(KINDS),
+        "--kinds",
+        help="Comma-separated kinds to draw from: id_front, id_back, dl_main, none (a background with no card).",
+    ),
+    photos: float = typer.Option(
+        0.5, "--photos", min=0.0, max=1.0, help="Fraction of card images made as phone photos (the rest are scans)."
+    ),
+    sample_set: bool = typer.Option(
+        False,
+        "--sample-set",
+        help="Write the fixed 12-image set committed in samples/ instead (ignores --count, --kinds, --photos).",
+    ),
+) -> None:
+    """Generate synthetic (fake) ID card and driving licence images with exact ground truth."""
+    chosen = tuple(k.strip() for k in kinds.split(",") if k.strip())
+    unknown = [k for k in chosen if k not in KINDS]
+    if unknown or not chosen:
+        raise typer.BadParameter(f"unknown kind(s) {', '.join(unknown) or '(none given)'}; use: {', '.join(KINDS)}")
+    started = time.monotonic()
+    if sample_set:
+        paths = generate_samples(out, seed=seed)
+    else:
+        paths = generate_set(out, count=count, seed=seed, kinds=chosen, photo_fraction=photos)
+    typer.echo(f"wrote {len(paths)} images to {out} in {time.monotonic() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    typer.run(generate_command)

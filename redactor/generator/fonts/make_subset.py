@@ -1,0 +1,67 @@
+"""Regenerate the bundled font subsets (dev-only; needs fonttools and Debian's fonts-noto-cjk).
+
+The generator must render identically on machines without CJK fonts, so it ships a small
+subset of Noto Sans CJK SC (SIL OFL 1.1, see ``OFL.txt``) holding exactly the characters
+it can print (:func:`redactor.generator.identities.pool_characters`). Run after changing
+any pool or label, from the repository root::
+
+    python -m redactor.generator.fonts.make_subset
+
+Reads ``/usr/share/fonts/opentype/noto/NotoSansCJK-{Regular,Bold}.ttc`` (face "Noto Sans
+CJK SC", found by family name, not by index) and writes ``NotoSansCJKsc-{Regular,Bold}-subset.otf``
+next to this file. Hinting and vertical metrics are dropped to keep the files small.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from fontTools import subset
+from fontTools.ttLib import TTCollection, TTFont
+
+from redactor.generator.identities import pool_characters
+
+SOURCE_DIR = Path("/usr/share/fonts/opentype/noto")
+OUT_DIR = Path(__file__).resolve().parent
+FAMILY = "Noto Sans CJK SC"
+FACES = {"Regular": "NotoSansCJK-Regular.ttc", "Bold": "NotoSansCJK-Bold.ttc"}
+
+
+def _sc_face(path: Path) -> int:
+    """Index of the SC face in the collection (checked by name: the order is not guaranteed)."""
+    collection = TTCollection(str(path), lazy=True)
+    for index, font in enumerate(collection.fonts):
+        if font["name"].getDebugName(1) == FAMILY:
+            return index
+    raise SystemExit(f"{path}: no face named {FAMILY!r}")
+
+
+def make_subset(style: str, text: str) -> Path:
+    source = SOURCE_DIR / FACES[style]
+    font = TTFont(str(source), fontNumber=_sc_face(source), lazy=False)
+    options = subset.Options()
+    options.hinting = False
+    options.desubroutinize = True
+    options.layout_features = ["kern", "liga", "locl", "palt"]
+    options.drop_tables += ["VORG", "vhea", "vmtx", "BASE"]
+    options.name_IDs = ["*"]
+    options.notdef_outline = True
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text=text)
+    subsetter.subset(font)
+    out = OUT_DIR / f"NotoSansCJKsc-{style}-subset.otf"
+    font.save(str(out))
+    return out
+
+
+def main() -> int:
+    text = "".join(sorted(pool_characters()))
+    for style in FACES:
+        out = make_subset(style, text)
+        print(f"{out.name}: {len(text)} characters, {out.stat().st_size // 1024} KB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""Turn a flat card into a phone-like photo or a scan, with one exact mapping for pixels and truth.
+
+Every placement is a homography ``H`` from card coordinates to image coordinates. The card
+is warped with Pillow's PERSPECTIVE transform using ``H``'s inverse, and every ground-truth
+point goes through :func:`apply` with the same ``H``; both use continuous pixel coordinates
+(pixel edges at integers), so polygons land on the same pixels as the glyphs they cover.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A composed image and the card-to-image homography (``None`` when there is no card)."""
+
+    image: Image.Image
+    homography: np.ndarray | None
+    rotation: int  # coarse clockwise rotation of the card in the image: 0, 90, 180 or 270
+
+
+def homography(src: Sequence[Point], dst: Sequence[Point]) -> np.ndarray:
+    """The 3x3 matrix mapping four ``src`` points onto four ``dst`` points."""
+    rows, rhs = [], []
+    for (x, y), (u, v) in zip(src, dst, strict=True):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+        rhs += [u, v]
+    h = np.linalg.solve(np.array(rows, dtype=float), np.array(rhs, dtype=float))
+    return np.append(h, 1.0).reshape(3, 3)
+
+
+def apply(h: np.ndarray, points: Sequence[Point]) -> list[Point]:
+    pts = np.hstack([np.asarray(points, dtype=float), np.ones((len(points), 1))]) @ h.T
+    return [(float(x / w), float(y / w)) for x, y, w in pts]
+
+
+def warp(card: Image.Image, h: np.ndarray, size: tuple[int, int]) -> Image.Image:
+    """Warp an RGBA card onto a transparent canvas of ``size`` with ``h``.
+
+    Strong reductions are done by a Lanczos resize first (a plain transform would alias
+    the thin strokes); the warp then uses the homography adjusted for that resize.
+    """
+    corners = [(0.0, 0.0), (card.width, 0.0), (card.width, card.height), (0.0, card.height)]
+    dst = apply(h, corners)
+    scale = max(math.dist(dst[0], dst[1]) / card.width, math.dist(dst[1], dst[2]) / card.height)
+    src_img = card
+    if scale < 0.75:
+        new = (max(8, round(card.width * scale * 1.25)), max(8, round(card.height * scale * 1.25)))
+        src_img = card.convert("RGBa").resize(new, Image.Resampling.LANCZOS).convert("RGBA")
+        sx, sy = new[0] / card.width, new[1] / card.height
+        h = h @ np.diag([1.0 / sx, 1.0 / sy, 1.0])  # resized coords -> card coords -> image
+    inv = np.linalg.inv(h)
+    inv = inv / inv[2, 2]
+    coeffs = tuple(float(c) for c in inv.flatten()[:8])
+    out = src_img.convert("RGBa").transform(size, Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BICUBIC)
+    return out.convert("RGBA")
+
+
+# ---------------------------------------------------------------- backgrounds
+
+
+def _smooth_noise(rng: np.random.Generator, size: tuple[int, int], cells: int) -> np.ndarray:
+    """Low-frequency noise in 0..1: a small random grid blown up bicubically."""
+    small = Image.fromarray((rng.random((cells, cells)) * 255).astype(np.uint8))
+    return np.asarray(small.resize(size, Image.Resampling.BICUBIC), dtype=np.float32) / 255.0
+
+
+def background(size: tuple[int, int], rng: np.random.Generator) -> Image.Image:
+    """A busy procedural table top: wood, fabric or gradient, plus random clutter shapes."""
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    base = rng.integers(40, 220, size=3).astype(np.float32)
+    style = rng.integers(0, 3)
+    if style == 0:  # wood grain along a random axis
+        warp_field = _smooth_noise(rng, size, 6) * rng.uniform(20, 60)
+        angle = rng.uniform(0, math.pi)
+        u = xx * math.cos(angle) + yy * math.sin(angle)
+        grain = np.sin((u + warp_field * 3) / rng.uniform(6, 18)) * 0.5 + 0.5
+        tone = 0.75 + 0.25 * grain[..., None] + 0.1 * _smooth_noise(rng, size, 12)[..., None]
+        base = np.array([rng.uniform(120, 200), rng.uniform(80, 140), rng.uniform(40, 90)], dtype=np.float32)
+        arr = base * tone
+    elif style == 1:  # woven fabric
+        period = rng.uniform(3, 8)
+        weave = np.sin(xx / period) * np.sin(yy / period)
+        arr = base * (0.85 + 0.12 * weave[..., None] + 0.15 * _smooth_noise(rng, size, 8)[..., None])
+    else:  # gradient
+        other = rng.integers(40, 230, size=3).astype(np.float32)
+        t = (xx / w * rng.uniform(0, 1) + yy / h * rng.uniform(0, 1))[..., None]
+        arr = base + (other - base) * np.clip(t, 0, 1)
+    arr += rng.normal(0, 6, size=(h, w, 1)).astype(np.float32)
+    img = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
+    draw = ImageDraw.Draw(img, "RGBA")
+    for _ in range(int(rng.integers(6, 16))):
+        colour = tuple(int(c) for c in rng.integers(0, 256, size=3)) + (int(rng.integers(90, 256)),)
+        x0, y0 = float(rng.uniform(-0.2, 1.0) * w), float(rng.uniform(-0.2, 1.0) * h)
+        x1, y1 = x0 + float(rng.uniform(0.05, 0.5) * w), y0 + float(rng.uniform(0.05, 0.5) * h)
+        shape = rng.integers(0, 4)
+        if shape == 0:
+            draw.rectangle((x0, y0, x1, y1), fill=colour)
+        elif shape == 1:
+            draw.ellipse((x0, y0, x1, y1), fill=colour)
+        elif shape == 2:
+            draw.line([(x0, y0), (x1, y1)], fill=colour, width=int(rng.integers(2, 25)))
+        else:
+            pts = [(float(rng.uniform(x0, x1)), float(rng.uniform(y0, y1))) for _ in range(5)]
+            draw.polygon(pts, fill=colour)
+    return img.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.3, 1.2))))
+
+
+# ---------------------------------------------------------------- placements
+
+
+def _rotated_rect(w: float, h: float, degrees: float) -> list[Point]:
+    """Card corners rotated clockwise (on screen) by ``degrees`` about the origin."""
+    a = math.radians(degrees)
+    c, s = math.cos(a), math.sin(a)
+    return [(x * c - y * s, x * s + y * c) for x, y in ((-w / 2, -h / 2), (w / 2, -h / 2), (w / 2, h / 2), (-w / 2, h / 2))]
+
+
+def place_photo(card: Image.Image, rng: random.Random, rotation: int | None = None) -> Placement:
+    """Put the card on a busy background: coarse rotation, skew, perspective, then degrade."""
+    nprng = np.random.default_rng(rng.randrange(2**32))
+    long_side = rng.randint(1200, 1600)
+    landscape = rng.random() < 0.6
+    size = (long_side, long_side * 3 // 4) if landscape else (long_side * 3 // 4, long_side)
+    rot = rotation if rotation is not None else rng.choice((0, 0, 0, 90, 180, 270))
+    quad = _rotated_rect(card.width, card.height, rot + rng.uniform(-20, 20))
+    xs = [p[0] for p in quad]
+    scale = rng.uniform(0.3, 0.95) * size[0] / (max(xs) - min(xs))
+    jitter = 0.06 * math.hypot(card.width, card.height)
+    quad = [(x * scale + rng.uniform(-jitter, jitter) * scale, y * scale + rng.uniform(-jitter, jitter) * scale) for x, y in quad]
+    xs, ys = [p[0] for p in quad], [p[1] for p in quad]
+    fit = min(1.0, 0.96 * size[0] / (max(xs) - min(xs)), 0.96 * size[1] / (max(ys) - min(ys)))
+    quad = [(x * fit, y * fit) for x, y in quad]
+    xs, ys = [p[0] for p in quad], [p[1] for p in quad]
+    margin = 0.02 * min(size)
+    tx = rng.uniform(margin - min(xs), size[0] - margin - max(xs))
+    ty = rng.uniform(margin - min(ys), size[1] - margin - max(ys))
+    dst = [(x + tx, y + ty) for x, y in quad]
+    h = homography([(0.0, 0.0), (card.width, 0.0), (card.width, card.height), (0.0, card.height)], dst)
+
+    canvas = background(size, nprng).convert("RGBA")
+    warped = warp(card, h, size)
+    shadow = Image.new("RGBA", size, (0, 0, 0, 0))
+    shadow.putalpha(warped.getchannel("A").point(lambda v: v * 2 // 5).filter(ImageFilter.GaussianBlur(6)))
+    dx, dy = rng.randint(2, 12), rng.randint(2, 12)
+    canvas.alpha_composite(shadow, (dx, dy), (0, 0, size[0] - dx, size[1] - dy))
+    canvas.alpha_composite(warped)
+    return Placement(degrade(canvas.convert("RGB"), nprng), h, rot)
+
+
+def place_noncard(rng: random.Random) -> Placement:
+    nprng = np.random.default_rng(rng.randrange(2**32))
+    long_side = rng.randint(1200, 1600)
+    size = (long_side, long_side * 3 // 4) if rng.random() < 0.6 else (long_side * 3 // 4, long_side)
+    return Placement(degrade(background(size, nprng), nprng), None, 0)
+
+
+def place_scan(card: Image.Image, rng: random.Random) -> Placement:
+    """The flat card on a white scanner bed, a small margin, upright or rotated by up to 2 degrees."""
+    angle = 0.0 if rng.random() < 0.5 else rng.uniform(-2.0, 2.0)
+    quad = _rotated_rect(card.width, card.height, angle)
+    xs, ys = [p[0] for p in quad], [p[1] for p in quad]
+    margin = rng.randint(30, 80)
+    size = (math.ceil(max(xs) - min(xs)) + 2 * margin, math.ceil(max(ys) - min(ys)) + 2 * margin)
+    dst = [(x - min(xs) + margin, y - min(ys) + margin) for x, y in quad]
+    h = homography([(0.0, 0.0), (card.width, 0.0), (card.width, card.height), (0.0, card.height)], dst)
+    shade = rng.randint(244, 255)
+    canvas = Image.new("RGBA", size, (shade, shade, shade, 255))
+    canvas.alpha_composite(warp(card, h, size))
+    return Placement(canvas.convert("RGB"), h, 0)
+
+
+def degrade(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Phone-camera look: uneven light, a colour cast, slight blur and sensor noise."""
+    w, h = img.size
+    light = 0.75 + 0.35 * _smooth_noise(rng, (w, h), 3)
+    cast = rng.uniform(0.92, 1.06, size=3).astype(np.float32)
+    arr = np.asarray(img, dtype=np.float32) * light[..., None] * cast
+    arr += rng.normal(0, rng.uniform(2.0, 7.0), size=arr.shape).astype(np.float32)
+    out = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
+    return out.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.4, 1.3))))

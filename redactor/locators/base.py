@@ -1,0 +1,52 @@
+"""The locator interface: an upright image in, located fields out.
+
+Locators are adapters around the core: the cloud API, a saved response (replay), a
+local OCR model, or an in-memory twin for tests. Each has a sync and an async entry;
+the default async one runs the sync one in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from PIL import Image
+
+from redactor.core.fields import CardTypeHint
+from redactor.core.results import Detection
+
+SIDECAR_SUFFIX = ".ailicenserec.xml"
+
+
+@dataclass(frozen=True)
+class LocateRequest:
+    """What a locator gets. ``companion(suffix)`` reads a file stored next to the image
+    (``<name><suffix>``) and returns ``None`` when there is none."""
+
+    image: Image.Image
+    card_type: CardTypeHint = CardTypeHint.AUTO
+    name: str = "<image>"
+    companion: Callable[[str], bytes | None] | None = None
+
+
+@runtime_checkable
+class Locator(Protocol):
+    name: str
+
+    def locate(self, request: LocateRequest) -> Detection: ...
+
+    async def alocate(self, request: LocateRequest) -> Detection: ...
+
+
+class BaseLocator:
+    """Gives subclasses an async twin for free."""
+
+    name = "base"
+
+    def locate(self, request: LocateRequest) -> Detection:
+        raise NotImplementedError
+
+    async def alocate(self, request: LocateRequest) -> Detection:
+        return await asyncio.to_thread(self.locate, request)

@@ -1,0 +1,382 @@
+"""The one pipeline: read, decode, locate, plan, mask, encode, write; or quarantine.
+
+Every entry point (CLI, library, cloud handler) goes through :func:`redact_image`
+for one image and :class:`BatchRunner` for many. Any error on the way becomes a
+quarantine decision with a reason: nothing unmasked is ever written to the output.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
+
+from PIL import Image
+
+from redactor.core.fields import CardType, CardTypeHint
+from redactor.core.imaging import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, EXTENSIONS, decode, encode
+from redactor.core.masking import apply_ops
+from redactor.core.plan import Plan, plan_redaction
+from redactor.core.policy import Policy
+from redactor.core.results import AppliedField, Decision
+from redactor.errors import ImageError, LocatorError, RedactorError, ResponseParseError, StorageError
+from redactor.locators.base import SIDECAR_SUFFIX, LocateRequest, Locator
+from redactor.storage.base import Storage
+
+#: Files the pipeline itself reads or writes next to images; never treated as inputs.
+COMPANION_SUFFIXES = (SIDECAR_SUFFIX, ".truth.json", ".reason.json")
+STATE_DIR = ".redactor"
+MANIFEST_NAME = "manifest.jsonl"
+
+
+@dataclass
+class ImageOutcome:
+    """The result for one image. ``data`` is set only when ``decision`` is REDACTED."""
+
+    decision: Decision
+    reasons: tuple[str, ...]
+    data: bytes | None = None
+    format: str | None = None
+    card_type: CardType | None = None
+    applied: tuple[AppliedField, ...] = ()
+    size: tuple[int, int] | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def fields_record(self) -> list[dict[str, Any]]:
+        return [a.to_record() for a in self.applied]
+
+
+def redact_image(
+    data: bytes,
+    *,
+    policy: Policy,
+    locator: Locator,
+    card_type: CardTypeHint = CardTypeHint.AUTO,
+    name: str = "<image>",
+    companion: Callable[[str], bytes | None] | None = None,
+    jpeg_quality: int = DEFAULT_JPEG_QUALITY,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    image: Image.Image | None = None,
+) -> ImageOutcome:
+    """Redact one image. Never raises for bad input: errors become a quarantine outcome."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    try:
+        decoded = decode(data, max_pixels=max_pixels)
+    except ImageError as exc:
+        return ImageOutcome(Decision.QUARANTINED, (f"unreadable image: {exc}",), timings_ms=timings)
+    t1 = time.perf_counter()
+    timings["decode"] = (t1 - t0) * 1000
+    upright = decoded.image
+    try:
+        detection = locator.locate(LocateRequest(upright, card_type, name, companion))
+    except (LocatorError, ResponseParseError, StorageError) as exc:
+        return ImageOutcome(Decision.QUARANTINED, (f"locator error: {exc}",), size=upright.size, timings_ms=timings)
+    except Exception as exc:  # a locator bug must not let the image through
+        return ImageOutcome(
+            Decision.QUARANTINED, (f"locator failed ({type(exc).__name__})",), size=upright.size, timings_ms=timings
+        )
+    t2 = time.perf_counter()
+    timings["locate"] = (t2 - t1) * 1000
+    plan = plan_redaction(detection, policy, upright.width, upright.height, card_type)
+    outcome = ImageOutcome(plan.decision, plan.reasons, None, None, plan.card_type, plan.applied, upright.size, timings)
+    if plan.decision is not Decision.REDACTED:
+        return outcome
+    try:
+        masked = mask_and_encode(decoded, plan, jpeg_quality)
+    except (RedactorError, OSError, ValueError) as exc:
+        outcome.decision = Decision.QUARANTINED
+        outcome.reasons = (*plan.reasons, f"masking failed ({type(exc).__name__})")
+        return outcome
+    t3 = time.perf_counter()
+    timings["mask_encode"] = (t3 - t2) * 1000
+    outcome.data = masked
+    outcome.format = decoded.output_format
+    return outcome
+
+
+def mask_and_encode(decoded: Any, plan: Plan, jpeg_quality: int = DEFAULT_JPEG_QUALITY) -> bytes:
+    """Apply the plan's masks to the decoded image and encode it without metadata."""
+    image = decoded.image
+    if image.readonly or getattr(image, "_exclusive_fp", None) is not None:
+        image = image.copy()
+    apply_ops(image, list(plan.ops))
+    return bytes(encode(decoded, image, jpeg_quality=jpeg_quality))
+
+
+# --------------------------------------------------------------------------- batches
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    policy: Policy
+    locator: Locator
+    card_type: CardTypeHint = CardTypeHint.AUTO
+    workers: int = 2
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    dry_run: bool = False
+    overwrite: bool = False
+    jpeg_quality: int = DEFAULT_JPEG_QUALITY
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What must be unchanged for an earlier output to count as done."""
+        return {
+            "policy_sha256": self.policy.sha256,
+            "engine": self.locator.name,
+            "card_type": self.card_type.value,
+            "jpeg_quality": self.jpeg_quality,
+        }
+
+
+@dataclass
+class RunSummary:
+    total: int = 0
+    redacted: int = 0
+    quarantined: int = 0
+    failed: int = 0
+    skipped_unchanged: int = 0
+    ignored: int = 0
+    seconds: float = 0.0
+
+    @property
+    def all_clear(self) -> bool:
+        return self.quarantined == 0 and self.failed == 0
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "redacted": self.redacted,
+            "quarantined": self.quarantined,
+            "failed": self.failed,
+            "skipped_unchanged": self.skipped_unchanged,
+            "ignored": self.ignored,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def is_image_key(key: str) -> bool:
+    return PurePosixPath(key).suffix.lower() in EXTENSIONS
+
+
+def is_companion_key(key: str) -> bool:
+    return key.endswith(COMPANION_SUFFIXES)
+
+
+def matches(key: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
+    """Globs match the relative path or the file name (``*`` also crosses ``/``)."""
+    name = PurePosixPath(key).name
+
+    def hit(patterns: tuple[str, ...]) -> bool:
+        return any(fnmatch.fnmatchcase(key, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
+
+    if include and not hit(include):
+        return False
+    return not (exclude and hit(exclude))
+
+
+class Manifest:
+    """What earlier runs produced, keyed by source key: an append-only JSON-lines file.
+
+    Appends survive a killed process (a torn last line is ignored on reload), so a rerun
+    resumes where the last one stopped. ``path=None`` keeps it in memory (dry runs, tests).
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self.entries: dict[str, dict[str, Any]] = {}
+        self._handle: IO[str] | None = None
+        if path is not None and path.is_file():
+            for line in path.read_text("utf-8", errors="replace").splitlines():
+                try:
+                    entry = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(entry, dict) and isinstance(entry.get("source"), str):
+                    self.entries[entry["source"]] = entry
+
+    def record(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self.entries[entry["source"]] = entry
+            if self.path is None:
+                return
+            if self._handle is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._handle = self.path.open("a", encoding="utf-8")
+            self._handle.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
+            self._handle.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._handle is not None:
+                self._handle.close()
+                self._handle = None
+
+
+class BatchRunner:
+    """Runs the pipeline over every image of a source into a destination."""
+
+    def __init__(
+        self,
+        source: Storage,
+        dest: Storage,
+        quarantine: Storage | None,
+        options: RunOptions,
+        report: IO[str] | None = None,
+        on_progress: Callable[[dict[str, Any]], None] | None = None,
+        manifest_path: Path | None = None,
+    ) -> None:
+        self.source = source
+        self.dest = dest
+        self.quarantine = quarantine
+        self.options = options
+        self.report = report
+        self.on_progress = on_progress
+        self.summary = RunSummary()
+        self.manifest = Manifest(None if options.dry_run else manifest_path)
+        self._report_lock = threading.Lock()
+
+    def candidates(self) -> Iterator[str]:
+        for key in self.source.iter_keys():
+            if key.startswith(f"{STATE_DIR}/") or is_companion_key(key):
+                continue
+            if matches(key, self.options.include, self.options.exclude):
+                yield key
+
+    def run(self, keys: Iterable[str] | None = None) -> RunSummary:
+        start = time.perf_counter()
+        workers = max(1, self.options.workers)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="redactor") as pool:
+            pending: set[Future[dict[str, Any]]] = set()
+            for key in self.candidates() if keys is None else keys:
+                if len(pending) >= workers * 2:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        self._finish(fut.result())
+                pending.add(pool.submit(self.process_key, key))
+            for fut in pending:
+                self._finish(fut.result())
+        self.manifest.close()
+        self.summary.seconds = time.perf_counter() - start
+        self._emit({"summary": self.summary.to_record(), "policy_sha256": self.options.policy.sha256})
+        return self.summary
+
+    def _finish(self, record: dict[str, Any]) -> None:
+        s = self.summary
+        s.total += 1
+        status = record["decision"]
+        if status == "skipped":
+            if record.get("previous_decision") == Decision.REDACTED.value:
+                s.skipped_unchanged += 1
+            elif record.get("previous_decision") in (Decision.QUARANTINED.value, Decision.FAILED.value):
+                s.skipped_unchanged += 1
+                s.quarantined += 1
+            else:
+                s.ignored += 1
+        elif status == Decision.REDACTED.value:
+            s.redacted += 1
+        elif status == Decision.QUARANTINED.value:
+            s.quarantined += 1
+        else:
+            s.failed += 1
+        self._emit(record)
+        if self.on_progress is not None:
+            self.on_progress(record)
+
+    def _emit(self, record: dict[str, Any]) -> None:
+        if self.report is None:
+            return
+        with self._report_lock:
+            self.report.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self.report.flush()
+
+    def process_key(self, key: str) -> dict[str, Any]:
+        """Process one source key; always returns a report record, never raises."""
+        try:
+            return self._process(key)
+        except Exception as exc:  # storage failures and bugs end up reported, not lost
+            return {"source": key, "decision": Decision.FAILED.value, "reasons": [f"{type(exc).__name__}: {exc}"[:300]]}
+
+    def _process(self, key: str) -> dict[str, Any]:
+        opts = self.options
+        base: dict[str, Any] = {"source": key}
+        if not is_image_key(key):
+            return {**base, "decision": "skipped", "reasons": ["not an image file (by extension)"]}
+        data = self.source.read(key)
+        digest = hashlib.sha256(data).hexdigest()
+        fingerprint = {**opts.fingerprint(), "input_sha256": digest}
+        base.update(input_sha256=digest, policy_sha256=opts.policy.sha256, engine=opts.locator.name)
+
+        previous = self.manifest.entries.get(key)
+        if previous is not None and not opts.overwrite and all(previous.get(k) == v for k, v in fingerprint.items()):
+            where_ok = (
+                previous.get("decision") == Decision.REDACTED.value and self.dest.exists(key)
+            ) or (
+                previous.get("decision") in (Decision.QUARANTINED.value, Decision.FAILED.value)
+                and (self.quarantine is None or self.quarantine.exists(key) or previous.get("decision") == "failed")
+            )
+            if where_ok:
+                return {
+                    **base,
+                    "decision": "skipped",
+                    "previous_decision": previous.get("decision"),
+                    "reasons": ["unchanged since the last run (same input, policy and engine)"],
+                }
+
+        if previous is None and not opts.overwrite and not opts.dry_run and self.dest.exists(key):
+            return {
+                **base,
+                "decision": Decision.FAILED.value,
+                "reasons": ["output exists and was not written by redactor (use --overwrite to replace it)"],
+            }
+
+        outcome = redact_image(
+            data,
+            policy=opts.policy,
+            locator=opts.locator,
+            card_type=opts.card_type,
+            name=PurePosixPath(key).name,
+            companion=lambda suffix: self.source.read_optional(key + suffix),
+            jpeg_quality=opts.jpeg_quality,
+            max_pixels=opts.max_pixels,
+        )
+        record = {
+            **base,
+            "decision": outcome.decision.value,
+            "reasons": list(outcome.reasons),
+            "card_type": outcome.card_type.value if outcome.card_type else None,
+            "size": list(outcome.size) if outcome.size else None,
+            "fields": outcome.fields_record(),
+            "timings_ms": {k: round(v, 1) for k, v in outcome.timings_ms.items()},
+            "output": None,
+            "quarantine": None,
+        }
+        if opts.dry_run:
+            record["dry_run"] = True
+            return record
+
+        if outcome.decision is Decision.REDACTED and outcome.data is not None:
+            self.dest.write(key, outcome.data)
+            record["output"] = key
+            record["output_sha256"] = hashlib.sha256(outcome.data).hexdigest()
+        else:
+            # A stale output from an earlier policy no longer holds: remove it from DST.
+            if previous is not None and self.dest.exists(key):
+                self.dest.delete(key)
+                record["reasons"].append("earlier output removed from the destination")
+            if self.quarantine is not None and outcome.decision is Decision.QUARANTINED:
+                self.quarantine.write(key, data)
+                reason = {"source": key, "reasons": record["reasons"], "policy_sha256": opts.policy.sha256}
+                self.quarantine.write(key + ".reason.json", json.dumps(reason, ensure_ascii=False, indent=1).encode())
+                record["quarantine"] = key
+        self.manifest.record({**fingerprint, "source": key, "decision": record["decision"]})
+        return record
