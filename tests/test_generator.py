@@ -100,8 +100,14 @@ def test_every_pool_character_is_in_the_font_subset() -> None:
 
 def test_generated_text_only_uses_pool_characters() -> None:
     chars = pool_characters()
-    for seed in range(50):
-        _, truth = render_one("dl_main" if seed % 2 else "id_front", "scan", seed)
+    for seed in range(300):
+        lic = make_license(random.Random(seed))
+        person = lic.holder
+        values = (person.name, person.address, person.ethnicity, person.id_issuer, person.id_valid_period)
+        for value in (*values, lic.authority, lic.valid_period, lic.vehicle_class, lic.license_number):
+            assert set(value) <= chars, value
+    for seed in range(4):  # and what the renderer formats (dates with 年月日, etc.)
+        _, truth = render_one(("id_front", "id_back", "dl_main")[seed % 3], "scan", seed)
         for f in truth["fields"]:
             assert set(f["value"]) <= chars, f["field"]
 
@@ -145,7 +151,6 @@ def test_truth_polygons_are_inside_and_cover_dark_glyphs(kind: str, variant: str
     expected = ID_CARD_FIELDS if kind == "id_front" else DRIVER_LICENSE_FIELDS
     assert [f["field"] for f in truth["fields"]] == list(expected)
     gray = np.asarray(img.convert("L"), dtype=np.int16)
-    dark = gray < (70 if variant == "scan" else int(np.percentile(gray, 3)) + 10)
     portrait = _mask(truth["portrait"], (w, h))
     for f in truth["fields"]:
         assert _inside(f["polygon"], w, h) and all(_inside(q, w, h) for q in f["lines"])
@@ -156,10 +161,16 @@ def test_truth_polygons_are_inside_and_cover_dark_glyphs(kind: str, variant: str
         for line in f["lines"]:
             assert not (_mask(line, (w, h)) & ~grown).any(), f"{f['field']}: a line quad sticks out of the polygon"
             xs, ys = [p[0] for p in line], [p[1] for p in line]
-            pad = 4 if variant == "scan" else 2
+            pad = 4
             x0, y0 = max(int(min(xs)) - pad, 0), max(int(min(ys)) - pad, 0)
             x1, y1 = min(int(max(xs)) + pad + 1, w), min(int(max(ys)) + pad + 1, h)
-            window = dark[y0:y1, x0:x1] & ~portrait[y0:y1, x0:x1]
+            # the line quad grown by ``pad`` px: ink that spills out of the quad would be found here
+            near = Image.fromarray(_mask(line, (w, h))[y0:y1, x0:x1]).filter(ImageFilter.MaxFilter(2 * pad + 1))
+            region = np.asarray(near) & ~portrait[y0:y1, x0:x1]
+            local = gray[y0:y1, x0:x1]
+            # scans: fixed ink level; photos (uneven light, blur): halfway between paper and the darkest ink
+            threshold = 70 if variant == "scan" else (np.median(local[region]) + local[region].min()) / 2
+            window = (local < threshold) & region
             assert window.sum() > 10, f"{f['field']}: no glyph pixels near the line"
             outside = window & ~poly[y0:y1, x0:x1]
             # photos are blurred: allow a faint fringe, never a stroke left outside
@@ -172,8 +183,8 @@ def _read(path: Path) -> tuple[dict[str, Any], bytes]:
 
 
 def test_generate_set_writes_images_truth_and_sidecars(tmp_path: Path) -> None:
-    paths = generate_set(tmp_path, count=12, seed=5, photo_fraction=0.5)
-    assert len(paths) == 12
+    paths = generate_set(tmp_path, count=10, seed=5, photo_fraction=0.5)
+    assert len(paths) == 10
     kinds = set()
     for path in paths:
         truth, xml = _read(path)
@@ -199,9 +210,9 @@ def test_generate_set_writes_images_truth_and_sidecars(tmp_path: Path) -> None:
             assert detection.status == 0 and detection.fields == ()
             assert xml.strip() == b"<Response>\n<Status>0</Status>\n</Response>"
     assert {"id_front", "dl_main"} <= kinds
-    again = generate_set(tmp_path / "again", count=12, seed=5, photo_fraction=0.5)
-    assert [p.name for p in again] == [p.name for p in paths]
-    assert all(p.read_bytes() == q.read_bytes() for p, q in zip(paths, again, strict=True))
+    again = generate_set(tmp_path / "again", count=3, seed=5, photo_fraction=0.5)  # a prefix of the same set
+    assert [p.name for p in again] == [p.name for p in paths[:3]]
+    assert all(p.read_bytes() == q.read_bytes() for p, q in zip(paths, again, strict=False))
 
 
 def test_id_back_and_noncard_sidecars_have_status_zero() -> None:

@@ -50,6 +50,8 @@ from redactor.errors import PolicyError, PolicyProblem
 MAX_POLICY_BYTES = 1024 * 1024
 #: Deeper nesting than any valid policy needs is refused before composing the node tree.
 MAX_DEPTH = 16
+#: YAML events (scalars, collection starts/ends) at most; pure-Python composing is slow.
+MAX_EVENTS = 20_000
 #: Problems reported at most; a garbage file should not produce a megabyte of errors.
 MAX_PROBLEMS = 100
 #: Row label for fields the catalog does not know (they get the defaults: fail closed).
@@ -489,11 +491,14 @@ def _top_level_hint(key: str) -> str:
 def _check_events(text: str, p: _Problems) -> bool:
     """Walk the YAML events once: refuse anchors, aliases, tags and deep nesting.
 
-    Returns False when composing the node tree would be unsafe (too deep). Syntax errors
+    Returns False when composing the node tree would be unsafe (too deep or too big). Syntax errors
     propagate as ``yaml.YAMLError``.
     """
     depth = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+    for count, event in enumerate(yaml.parse(text, Loader=yaml.SafeLoader)):
+        if count > MAX_EVENTS:
+            p.add(None, f"the policy has more than {MAX_EVENTS} YAML nodes", "a policy is a short file")
+            return False
         line = event.start_mark.line + 1 if event.start_mark is not None else None
         if isinstance(event, AliasEvent):
             p.add(line, "YAML aliases (*name) are not supported", "write the value out in full")
@@ -540,7 +545,7 @@ def load_policy(text: str | bytes, source: str = "<policy>") -> Policy:
         raise
     except _TooManyProblemsError:
         raise p.error() from None
-    except Exception as exc:  # noqa: BLE001 - the contract is "only PolicyError", so fail closed on a bug too
+    except Exception as exc:  # the contract is "only PolicyError": fail closed on a bug too
         p.items.append(PolicyProblem(source, None, f"internal error while reading the policy ({type(exc).__name__})"))
         raise p.error() from None
 

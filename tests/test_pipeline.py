@@ -1,0 +1,134 @@
+"""The pipeline with in-memory twins: routing, resume and failure handling."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+from PIL import Image
+
+from redactor.core.fields import ID_CARD_FIELDS, CardType
+from redactor.core.layout import LAYOUTS
+from redactor.core.policy import load_policy
+from redactor.core.results import Detection, LocatedField, Polygon
+from redactor.errors import LocatorError
+from redactor.locators import StaticLocator
+from redactor.pipeline import BatchRunner, RunOptions, redact_image
+from redactor.storage import MemoryStorage
+
+W, H = 500, 316
+POLICY = load_policy("version: 1\nfields: {gender: keep, ethnicity: keep}\nportrait: box\n", "p.yaml")
+
+
+def png(seed: int = 0) -> bytes:
+    rng = np.random.default_rng(seed)
+    b = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (H, W, 3), dtype=np.uint8)).save(b, "PNG")
+    return b.getvalue()
+
+
+def card() -> Detection:
+    layout = LAYOUTS[CardType.ID_CARD]
+    fields = tuple(
+        LocatedField.named(fid, 95, Polygon.rect(*(v * s for v, s in zip(layout.fields[fid], (W, H, W, H)))),
+                           CardType.ID_CARD, detected_text=f"CANARY-{fid}")
+        for fid in ID_CARD_FIELDS
+    )
+    return Detection(1, fields, CardType.ID_CARD)
+
+
+def run(source, dest, quarantine, locator, **kw):
+    report = io.StringIO()
+    runner = BatchRunner(source, dest, quarantine, RunOptions(policy=POLICY, locator=locator, **kw), report=report)
+    summary = runner.run()
+    lines = [json.loads(line) for line in report.getvalue().splitlines()]
+    return summary, lines, report.getvalue()
+
+
+def test_redacted_go_to_dest_doubtful_to_quarantine_only():
+    source = MemoryStorage({"a/good.png": png(1), "b/back.png": png(2), "notes.txt": b"hello", "c/bad.jpg": b"garbage"})
+    answers = {"good.png": card(), "back.png": Detection(0), "bad.jpg": card()}
+    dest, quarantine = MemoryStorage(), MemoryStorage()
+    summary, lines, text = run(source, dest, quarantine, StaticLocator(answers))
+    assert sorted(dest.objects) == ["a/good.png"]
+    assert sorted(k for k in quarantine.objects if not k.endswith(".json")) == ["b/back.png", "c/bad.jpg"]
+    assert quarantine.objects["b/back.png"] == source.objects["b/back.png"]  # kept intact for review
+    assert (summary.redacted, summary.quarantined, summary.ignored) == (1, 2, 1)
+    assert not summary.all_clear
+    by_source = {line.get("source"): line for line in lines}
+    assert by_source["b/back.png"]["reasons"] == ["no card found (Status 0)"]
+    assert "unreadable image" in by_source["c/bad.jpg"]["reasons"][0]
+    assert by_source["notes.txt"]["decision"] == "skipped"
+    assert "CANARY" not in text  # DetectedText never reaches the report
+    out = Image.open(io.BytesIO(dest.objects["a/good.png"]))
+    assert out.size == (W, H)
+    reason = json.loads(quarantine.objects["b/back.png.reason.json"])
+    assert reason["reasons"] == ["no card found (Status 0)"]
+
+
+def test_locator_errors_and_crashes_quarantine():
+    def boom(request):
+        if request.name == "x.png":
+            raise LocatorError("service said no")
+        raise RuntimeError("bug")
+
+    source = MemoryStorage({"x.png": png(), "y.png": png()})
+    dest, quarantine = MemoryStorage(), MemoryStorage()
+    summary, lines, _ = run(source, dest, quarantine, StaticLocator(boom))
+    assert summary.quarantined == 2 and not dest.objects
+
+
+def test_dry_run_writes_nothing():
+    source = MemoryStorage({"a.png": png()})
+    dest, quarantine = MemoryStorage(), MemoryStorage()
+    summary, lines, _ = run(source, dest, quarantine, StaticLocator(card()), dry_run=True)
+    assert summary.redacted == 1 and not dest.objects and not quarantine.objects
+    assert lines[0]["dry_run"] is True
+
+
+def test_resume_skips_unchanged_and_redoes_changed(tmp_path):
+    source = MemoryStorage({"a.png": png(1), "b.png": png(2)})
+    dest, quarantine = MemoryStorage(), MemoryStorage()
+    locator = StaticLocator(card())
+    opts = RunOptions(policy=POLICY, locator=locator)
+    manifest = tmp_path / "manifest.jsonl"
+    BatchRunner(source, dest, quarantine, opts, manifest_path=manifest).run()
+    assert len(dest.writes) == 2
+    summary = BatchRunner(source, dest, quarantine, opts, manifest_path=manifest).run()
+    assert summary.skipped_unchanged == 2 and len(dest.writes) == 2 and summary.all_clear
+    source.objects["b.png"] = png(3)
+    summary = BatchRunner(source, dest, quarantine, opts, manifest_path=manifest).run()
+    assert summary.redacted == 1 and dest.writes[-1] == "b.png"
+    # a policy change redoes everything
+    other = RunOptions(policy=load_policy("version: 1\nportrait: box\n"), locator=locator)
+    summary = BatchRunner(source, dest, quarantine, other, manifest_path=manifest).run()
+    assert summary.redacted == 2
+
+
+def test_foreign_output_is_not_overwritten_without_flag(tmp_path):
+    source = MemoryStorage({"a.png": png()})
+    dest = MemoryStorage({"a.png": b"someone else's file"})
+    summary, lines, _ = run(source, dest, MemoryStorage(), StaticLocator(card()))
+    assert summary.failed == 1 and dest.objects["a.png"] == b"someone else's file"
+    summary, lines, _ = run(source, dest, MemoryStorage(), StaticLocator(card()), overwrite=True)
+    assert summary.redacted == 1 and dest.objects["a.png"] != b"someone else's file"
+
+
+def test_stale_output_removed_when_image_is_now_quarantined(tmp_path):
+    source = MemoryStorage({"a.png": png()})
+    dest, quarantine = MemoryStorage(), MemoryStorage()
+    manifest = tmp_path / "m.jsonl"
+    BatchRunner(source, dest, quarantine, RunOptions(policy=POLICY, locator=StaticLocator(card())),
+                manifest_path=manifest).run()
+    assert "a.png" in dest.objects
+    strict = load_policy("version: 1\ndefaults: {min_score: 99}\nfields: {name: keep}\n")
+    partial = Detection(1, card().fields[1:], CardType.ID_CARD)  # name missing now
+    BatchRunner(source, dest, quarantine, RunOptions(policy=strict, locator=StaticLocator(partial)),
+                manifest_path=manifest).run()
+    assert "a.png" not in dest.objects and "a.png" in quarantine.objects
+
+
+def test_redact_image_never_returns_bytes_when_not_redacted():
+    outcome = redact_image(png(), policy=POLICY, locator=StaticLocator(Detection(0)))
+    assert outcome.data is None and outcome.decision.value == "quarantined"

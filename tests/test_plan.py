@@ -1,0 +1,95 @@
+"""Fail-closed decisions: doubt is quarantined (or masked harder), never passed."""
+
+from __future__ import annotations
+
+from redactor.core.fields import ID_CARD_FIELDS, CardType
+from redactor.core.layout import LAYOUTS
+from redactor.core.plan import plan_redaction
+from redactor.core.policy import load_policy
+from redactor.core.results import Decision, Detection, LocatedField, Polygon
+
+W, H = 1000, 631
+POLICY = load_policy(
+    """version: 1
+defaults: {action: box, min_score: 80, uncertain: pixelate}
+fields: {gender: keep, ethnicity: keep, name: blur}
+portrait: box
+""",
+    "test.yaml",
+)
+
+
+def id_card(score: float = 97, drop: tuple[str, ...] = (), extra: tuple[LocatedField, ...] = ()) -> Detection:
+    layout = LAYOUTS[CardType.ID_CARD]
+    fields = []
+    for fid in ID_CARD_FIELDS:
+        if fid in drop:
+            continue
+        x0, y0, x1, y1 = layout.fields[fid]
+        poly = Polygon.rect(x0 * W, y0 * H, x1 * W, y1 * H)
+        fields.append(LocatedField.named(fid, score, poly, CardType.ID_CARD))
+    return Detection(1, tuple(fields) + extra, CardType.ID_CARD)
+
+
+def actions(plan):
+    return {a.located.canonical: a.action for a in plan.applied}
+
+
+def test_complete_card_is_redacted_with_policy_actions_and_estimated_portrait():
+    plan = plan_redaction(id_card(), POLICY, W, H)
+    assert plan.decision is Decision.REDACTED
+    acts = actions(plan)
+    assert acts["gender"] == "keep" and acts["name"] == "blur" and acts["id_number"] == "box"
+    # AILicenseRec returns no portrait: its zone is inferred from the layout, with a low score
+    portrait = next(a for a in plan.applied if a.located.canonical == "portrait")
+    assert portrait.action == "pixelate"  # score 50 < min_score 80: the uncertain action
+    x0, y0, x1, y1 = portrait.located.polygon.bounds
+    px0, py0, px1, py1 = LAYOUTS[CardType.ID_CARD].portrait
+    assert x0 <= px0 * W and y0 <= py0 * H and x1 >= px1 * W and y1 >= py1 * H
+    assert len(plan.ops) == 5  # name, birth, address, id_number, portrait
+
+
+def test_low_score_gets_the_uncertain_action_even_for_keep_fields():
+    plan = plan_redaction(id_card(score=60), POLICY, W, H)
+    assert set(actions(plan).values()) == {"pixelate"}
+    assert any("low score" in r for r in plan.reasons)
+
+
+def test_missing_field_quarantines():
+    plan = plan_redaction(id_card(drop=("id_number",)), POLICY, W, H)
+    assert plan.decision is Decision.QUARANTINED
+    assert any("id_number was not located" in r for r in plan.reasons)
+
+
+def test_unknown_field_is_masked_even_when_default_is_keep():
+    keep_all = load_policy("version: 1\ndefaults: {action: keep}\nportrait: keep\n")
+    odd = LocatedField.named("Mystery", 99, Polygon.rect(10, 10, 50, 30))
+    plan = plan_redaction(id_card(extra=(odd,)), keep_all, W, H)
+    unknown = next(a for a in plan.applied if a.located.canonical is None)
+    assert unknown.action == "box"
+    assert any("unknown field name" in r for r in plan.reasons)
+
+
+def test_status_zero_no_fields_and_unknown_only_follow_on_no_card():
+    odd = LocatedField.named("Mystery", 99, Polygon.rect(10, 10, 50, 30))
+    for detection in (Detection(0), Detection(1), Detection(1, (odd,))):
+        plan = plan_redaction(detection, POLICY, W, H)
+        assert plan.decision is Decision.QUARANTINED and plan.reasons and not plan.ops
+    box_all = load_policy("version: 1\non_no_card: box_all\n")
+    plan = plan_redaction(Detection(0), box_all, W, H)
+    assert plan.decision is Decision.REDACTED and plan.ops[0].region.box == (0, 0, W, H)
+    fail = load_policy("version: 1\non_no_card: fail\n")
+    assert plan_redaction(Detection(0), fail, W, H).decision is Decision.FAILED
+
+
+def test_mixed_card_fields_are_quarantined():
+    lic = LocatedField.named("证号", 99, Polygon.rect(10, 10, 50, 30))
+    detection = Detection(1, id_card().fields + (lic,), None)
+    assert plan_redaction(detection, POLICY, W, H).decision is Decision.QUARANTINED
+
+
+def test_portrait_not_inferable_quarantines():
+    few = Detection(1, id_card().fields[:2], CardType.ID_CARD)
+    plan = plan_redaction(few, POLICY, W, H)
+    assert plan.decision is Decision.QUARANTINED
+    assert any("portrait" in r for r in plan.reasons)
