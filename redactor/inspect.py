@@ -70,7 +70,7 @@ def inspect_image(
     lines.append(f"  {'field':<18} {'raw name':<36} {'score':>5}  {'action':<9} rule")
     for rec in rows:
         name = str(rec["raw_name"])[:36]
-        line = f"  {str(rec['field']):<18} {name:<36} {rec['score']:>5g}  {rec['action']:<9} {rec['rule']}"
+        line = f"  {rec['field']!s:<18} {name:<36} {rec['score']:>5g}  {rec['action']:<9} {rec['rule']}"
         if show_text:
             line += f"  text={rec.get('detected_text')!r}"
         lines.append(line)

@@ -24,8 +24,15 @@ from redactor.generator.identities import (
     make_license,
     pool_characters,
 )
-from redactor.generator.render import DL_LABELS, DL_TITLE, DL_TITLE_EN, FONT_FILES, ID_BACK_LABELS, ID_BACK_TITLE, ID_LABELS
-
+from redactor.generator.render import (
+    DL_LABELS,
+    DL_TITLE,
+    DL_TITLE_EN,
+    FONT_FILES,
+    ID_BACK_LABELS,
+    ID_BACK_TITLE,
+    ID_LABELS,
+)
 
 # ---------------------------------------------------------------- ID numbers
 
@@ -81,7 +88,7 @@ def test_license_number_is_the_id_number() -> None:
 
 @cache
 def _cmap(style: str) -> set[int]:
-    from fontTools.ttLib import TTFont  # dev dependency; only the tests and make_subset.py need it
+    from fontTools.ttLib import TTFont  # type: ignore[import-untyped]  # dev dependency; only the tests and make_subset.py need it
 
     ref = resources.files("redactor.generator").joinpath("fonts", FONT_FILES[style])
     with resources.as_file(ref) as path:
@@ -90,7 +97,9 @@ def _cmap(style: str) -> set[int]:
 
 def test_every_pool_character_is_in_the_font_subset() -> None:
     pytest.importorskip("fontTools")
-    printed = "".join(ID_LABELS.values()) + "".join(ID_BACK_LABELS.values()) + "".join(a + b for a, b in DL_LABELS.values())
+    printed = (
+        "".join(ID_LABELS.values()) + "".join(ID_BACK_LABELS.values()) + "".join(a + b for a, b in DL_LABELS.values())
+    )
     assert set(printed + DL_TITLE + DL_TITLE_EN + "".join(ID_BACK_TITLE)) <= pool_characters()
     missing = sorted(c for c in pool_characters() if ord(c) not in _cmap("regular"))
     assert missing == []
@@ -140,8 +149,10 @@ def _mask(polygon: list[list[float]], size: tuple[int, int]) -> np.ndarray:
     return np.asarray(img) > 0
 
 
-@pytest.mark.parametrize(("kind", "variant", "rotation"), [("id_front", "scan", None), ("dl_main", "scan", None),
-                                                           ("id_front", "photo", 90), ("dl_main", "photo", 180)])
+@pytest.mark.parametrize(
+    ("kind", "variant", "rotation"),
+    [("id_front", "scan", None), ("dl_main", "scan", None), ("id_front", "photo", 90), ("dl_main", "photo", 180)],
+)
 def test_truth_polygons_are_inside_and_cover_dark_glyphs(kind: str, variant: str, rotation: int | None) -> None:
     img, truth = render_one(kind, variant, 11, rotation)
     w, h = img.size

@@ -26,7 +26,16 @@ from redactor.generator.identities import make_identity, make_license
 from redactor.generator.photo import Placement, apply, place_noncard, place_photo, place_scan
 from redactor.generator.render import FlatCard, render_dl_main, render_id_back, render_id_front
 
-__all__ = ["KINDS", "Specimen", "generate_set", "render_one", "render_specimen", "write_specimen", "sample_plan"]
+__all__ = [
+    "KINDS",
+    "Specimen",
+    "generate_samples",
+    "generate_set",
+    "render_one",
+    "render_specimen",
+    "sample_plan",
+    "write_specimen",
+]
 
 Point = tuple[float, float]
 
@@ -118,7 +127,7 @@ def render_specimen(kind: str, variant: str, seed: int, rotation: int | None = N
         raise ValueError("variant must be 'scan' or 'photo'")
     if rotation is not None and rotation not in (0, 90, 180, 270):
         raise ValueError("rotation must be 0, 90, 180 or 270")
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible fake data, not security
     card: FlatCard | None = None
     if kind == "none":
         placed: Placement = place_noncard(rng)
@@ -207,7 +216,7 @@ def generate_set(
     if not 0.0 <= photo_fraction <= 1.0 or math.isnan(photo_fraction):
         raise ValueError("photo_fraction must be within 0-1")
     chosen = list(dict.fromkeys(kinds))
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible fake data, not security
     paths = []
     for index in range(1, count + 1):
         kind = rng.choices(chosen, weights=[KIND_WEIGHTS[k] for k in chosen])[0]

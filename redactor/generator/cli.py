@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -15,22 +16,27 @@ from redactor.generator import KINDS, generate_samples, generate_set
 
 
 def generate_command(
-    out: Path = typer.Argument(..., help="Folder to write images, .truth.json and .ailicenserec.xml files into."),
-    count: int = typer.Option(20, "--count", "-n", min=1, help="How many images to generate."),
-    seed: int = typer.Option(1, "--seed", help="Random seed; the same seed gives the same files."),
-    kinds: str = typer.Option(
-        ",".join(KINDS),
-        "--kinds",
-        help="Comma-separated kinds to draw from: id_front, id_back, dl_main, none (a background with no card).",
-    ),
-    photos: float = typer.Option(
-        0.5, "--photos", min=0.0, max=1.0, help="Fraction of card images made as phone photos (the rest are scans)."
-    ),
-    sample_set: bool = typer.Option(
-        False,
-        "--sample-set",
-        help="Write the fixed 12-image set committed in samples/ instead (ignores --count, --kinds, --photos).",
-    ),
+    out: Annotated[Path, typer.Argument(help="Folder to write images, .truth.json and .ailicenserec.xml files into.")],
+    count: Annotated[int, typer.Option("--count", "-n", min=1, help="How many images to generate.")] = 20,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same files.")] = 1,
+    kinds: Annotated[
+        str,
+        typer.Option(
+            "--kinds",
+            help="Comma-separated kinds to draw from: id_front, id_back, dl_main, none (a background with no card).",
+        ),
+    ] = "id_front,id_back,dl_main,none",
+    photos: Annotated[
+        float,
+        typer.Option("--photos", min=0.0, max=1.0, help="Fraction of card images made as phone photos (rest: scans)."),
+    ] = 0.5,
+    sample_set: Annotated[
+        bool,
+        typer.Option(
+            "--sample-set",
+            help="Write the fixed 12-image set committed in samples/ instead (ignores --count, --kinds, --photos).",
+        ),
+    ] = False,
 ) -> None:
     """Generate synthetic (fake) ID card and driving licence images with exact ground truth."""
     chosen = tuple(k.strip() for k in kinds.split(",") if k.strip())

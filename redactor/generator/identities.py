@@ -58,7 +58,20 @@ PROVINCES: tuple[Province, ...] = (
     Province("陕西省", "61", ("西安市", "宝鸡市", "咸阳市")),
 )
 #: Generic district names (many cities have one of these); the code digits are random.
-DISTRICTS = ("东城区", "西城区", "新华区", "城关区", "中山区", "开发区", "高新区", "南湖区", "北湖区", "长安区", "和平区", "建设区")
+DISTRICTS = (
+    "东城区",
+    "西城区",
+    "新华区",
+    "城关区",
+    "中山区",
+    "开发区",
+    "高新区",
+    "南湖区",
+    "北湖区",
+    "长安区",
+    "和平区",
+    "建设区",
+)
 STREETS = (
     "人民路",
     "解放路",

@@ -101,7 +101,7 @@ def background(size: tuple[int, int], rng: np.random.Generator) -> Image.Image:
     img = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
     draw = ImageDraw.Draw(img, "RGBA")
     for _ in range(int(rng.integers(6, 16))):
-        colour = tuple(int(c) for c in rng.integers(0, 256, size=3)) + (int(rng.integers(90, 256)),)
+        colour = (*(int(c) for c in rng.integers(0, 256, size=3)), int(rng.integers(90, 256)))
         x0, y0 = float(rng.uniform(-0.2, 1.0) * w), float(rng.uniform(-0.2, 1.0) * h)
         x1, y1 = x0 + float(rng.uniform(0.05, 0.5) * w), y0 + float(rng.uniform(0.05, 0.5) * h)
         shape = rng.integers(0, 4)
@@ -124,7 +124,9 @@ def _rotated_rect(w: float, h: float, degrees: float) -> list[Point]:
     """Card corners rotated clockwise (on screen) by ``degrees`` about the origin."""
     a = math.radians(degrees)
     c, s = math.cos(a), math.sin(a)
-    return [(x * c - y * s, x * s + y * c) for x, y in ((-w / 2, -h / 2), (w / 2, -h / 2), (w / 2, h / 2), (-w / 2, h / 2))]
+    return [
+        (x * c - y * s, x * s + y * c) for x, y in ((-w / 2, -h / 2), (w / 2, -h / 2), (w / 2, h / 2), (-w / 2, h / 2))
+    ]
 
 
 def place_photo(card: Image.Image, rng: random.Random, rotation: int | None = None) -> Placement:
@@ -138,7 +140,10 @@ def place_photo(card: Image.Image, rng: random.Random, rotation: int | None = No
     xs = [p[0] for p in quad]
     scale = rng.uniform(0.3, 0.95) * size[0] / (max(xs) - min(xs))
     jitter = 0.06 * math.hypot(card.width, card.height)
-    quad = [(x * scale + rng.uniform(-jitter, jitter) * scale, y * scale + rng.uniform(-jitter, jitter) * scale) for x, y in quad]
+    quad = [
+        (x * scale + rng.uniform(-jitter, jitter) * scale, y * scale + rng.uniform(-jitter, jitter) * scale)
+        for x, y in quad
+    ]
     xs, ys = [p[0] for p in quad], [p[1] for p in quad]
     fit = min(1.0, 0.96 * size[0] / (max(xs) - min(xs)), 0.96 * size[1] / (max(ys) - min(ys)))
     quad = [(x * fit, y * fit) for x, y in quad]
@@ -189,4 +194,4 @@ def degrade(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     arr = np.asarray(img, dtype=np.float32) * light[..., None] * cast
     arr += rng.normal(0, rng.uniform(2.0, 7.0), size=arr.shape).astype(np.float32)
     out = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
-    return out.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.4, 1.3))))
+    return out.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.4, 1.1))))

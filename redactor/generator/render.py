@@ -95,7 +95,12 @@ Box = tuple[float, float, float, float]
 
 def rect_quad(box: Box, margin: float = 0.0) -> Quad:
     x0, y0, x1, y1 = box
-    return [(x0 - margin, y0 - margin), (x1 + margin, y0 - margin), (x1 + margin, y1 + margin), (x0 - margin, y1 + margin)]
+    return [
+        (x0 - margin, y0 - margin),
+        (x1 + margin, y0 - margin),
+        (x1 + margin, y1 + margin),
+        (x0 - margin, y1 + margin),
+    ]
 
 
 def _union(boxes: list[Box]) -> Box:
@@ -158,14 +163,15 @@ def _card_base(size: tuple[int, int], top: Color, bottom: Color, line: Color, rn
     for k in range(26):
         y0 = h * (k + 0.5) / 26
         amp = 10 + 6 * math.sin(k * 0.7 + phase)
-        pts = [
-            (x, y0 + amp * math.sin(x / 57.0 + k * 0.45 + phase) + 5 * math.sin(x / 13.0 + k)) for x in range(0, w + 6, 6)
+        wave: list[Point] = [
+            (float(x), y0 + amp * math.sin(x / 57.0 + k * 0.45 + phase) + 5 * math.sin(x / 13.0 + k))
+            for x in range(0, w + 6, 6)
         ]
-        draw.line(pts, fill=line, width=1)
+        draw.line(wave, fill=line, width=1)
     cx, cy = rng.uniform(0.3, 0.7) * w, rng.uniform(0.3, 0.7) * h
     for ring in range(7):
         base_r = 60 + ring * 22
-        pts = []
+        pts: list[Point] = []
         for i in range(361):
             a = math.radians(i)
             r = base_r + 14 * math.sin(12 * a + ring) + 6 * math.sin(29 * a)
@@ -203,7 +209,9 @@ def draw_portrait(img: Image.Image, box: tuple[int, int, int, int], background: 
     long_hair = rng.random() < 0.5
     hair_bottom = head_top + head_h * (1.15 if long_hair else 0.55)
     draw.rounded_rectangle(
-        (cx - head_w * 0.58, head_top - head_h * 0.08, cx + head_w * 0.58, hair_bottom), radius=int(head_w * 0.4), fill=hair
+        (cx - head_w * 0.58, head_top - head_h * 0.08, cx + head_w * 0.58, hair_bottom),
+        radius=int(head_w * 0.4),
+        fill=hair,
     )
     for side in (-1, 1):
         ex = cx + side * head_w * 0.5
@@ -218,7 +226,9 @@ def draw_portrait(img: Image.Image, box: tuple[int, int, int, int], background: 
         ex = cx + side * head_w * 0.2
         draw.ellipse((ex - 5, eye_y - 4, ex + 5, eye_y + 4), fill=(30, 30, 30))
         draw.line([(ex - 12, eye_y - 14), (ex + 12, eye_y - 16)], fill=hair, width=4)
-    draw.line([(cx, eye_y + 4), (cx - 4, eye_y + head_h * 0.2), (cx + 3, eye_y + head_h * 0.2)], fill=(170, 120, 95), width=2)
+    draw.line(
+        [(cx, eye_y + 4), (cx - 4, eye_y + head_h * 0.2), (cx + 3, eye_y + head_h * 0.2)], fill=(170, 120, 95), width=2
+    )
     mouth_y = head_top + head_h * 0.8
     draw.arc((cx - head_w * 0.15, mouth_y - 12, cx + head_w * 0.15, mouth_y + 6), 20, 160, fill=(150, 60, 60), width=3)
     img.paste(tile, (bx0, by0))
@@ -242,7 +252,14 @@ def _emblem(draw: ImageDraw.ImageDraw, cx: float, cy: float, r: float) -> None:
     _star(draw, cx, cy - r * 0.42, r * 0.22, gold)
     for i, a in enumerate((-150, -120, -60, -30)):
         rad = math.radians(a)
-        _star(draw, cx + r * 0.45 * math.cos(rad), cy - r * 0.42 + r * 0.45 * math.sin(rad) + r * 0.3, r * 0.08, gold, i * 20)
+        _star(
+            draw,
+            cx + r * 0.45 * math.cos(rad),
+            cy - r * 0.42 + r * 0.45 * math.sin(rad) + r * 0.3,
+            r * 0.08,
+            gold,
+            i * 20,
+        )
     draw.rectangle((cx - r * 0.45, cy + r * 0.05, cx + r * 0.45, cy + r * 0.35), fill=gold)
     draw.polygon([(cx - r * 0.55, cy + r * 0.05), (cx + r * 0.55, cy + r * 0.05), (cx, cy - r * 0.12)], fill=gold)
     for i in range(5):
@@ -272,7 +289,7 @@ def draw_seal(img: Image.Image, center: tuple[float, float], radius: float, text
         gx = c + ring * math.cos(math.radians(a)) - fs
         gy = c + ring * math.sin(math.radians(a)) - fs
         layer.paste(255, (round(gx), round(gy)), glyph)
-    ink = Image.new("RGBA", (size, size), SEAL_RED + (0,))
+    ink = Image.new("RGBA", (size, size), (*SEAL_RED, 0))
     ink.putalpha(layer.point(lambda v: int(v * 0.85)))
     ox, oy = round(center[0] - c), round(center[1] - c)
     img.alpha_composite(ink, (ox, oy))

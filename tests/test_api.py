@@ -1,0 +1,92 @@
+"""The library call: Redactor(policy, engine).redact(...) and its async twin."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from redactor import Decision, NotRedactedError, Redactor, UsageError
+from redactor.core.ailicenserec import render_response
+from redactor.core.fields import ID_CARD_FIELDS, CardType
+from redactor.core.layout import LAYOUTS
+from redactor.core.results import Detection, LocatedField, Polygon
+from redactor.locators import StaticLocator
+
+W, H = 600, 379
+
+
+def jpeg(seed: int = 0) -> bytes:
+    rng = np.random.default_rng(seed)
+    b = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (H, W, 3), dtype=np.uint8)).save(b, "JPEG", quality=90)
+    return b.getvalue()
+
+
+def detection() -> Detection:
+    layout = LAYOUTS[CardType.ID_CARD]
+    return Detection(
+        1,
+        tuple(
+            LocatedField.named(fid, 96, Polygon.rect(*(v * s for v, s in zip(layout.fields[fid], (W, H, W, H)))))
+            for fid in ID_CARD_FIELDS
+        ),
+    )
+
+
+def test_redact_bytes_with_saved_response_returns_masked_jpeg():
+    redactor = Redactor()  # bundled default policy, replay engine
+    result = redactor.redact(jpeg(), response=render_response(detection()))
+    assert result.decision is Decision.REDACTED and result.format == "JPEG"
+    assert result.card_type is CardType.ID_CARD
+    out = result.image()
+    assert out.size == (W, H)
+    # the ID number zone is black now (box), the gender zone (keep) is not
+    x0, y0, x1, y1 = LAYOUTS[CardType.ID_CARD].fields["id_number"]
+    zone = np.asarray(out.convert("L"))[int(y0 * H) + 2 : int(y1 * H) - 2, int(x0 * W) + 2 : int(x1 * W) - 2]
+    assert zone.mean() < 10
+    assert {f.located.canonical: f.action for f in result.fields}["gender"] == "keep"
+
+
+def test_path_input_reads_the_sidecar(tmp_path):
+    image = tmp_path / "card.jpg"
+    image.write_bytes(jpeg())
+    (tmp_path / "card.jpg.ailicenserec.xml").write_bytes(render_response(detection()))
+    assert Redactor(policy="strict").redact(image).redacted
+
+
+def test_pil_input_and_missing_response_quarantines():
+    result = Redactor().redact(Image.new("RGB", (100, 60)))
+    assert result.decision is Decision.QUARANTINED and result.data is None
+    assert "no saved AILicenseRec response" in result.reasons[0]
+    with pytest.raises(NotRedactedError):
+        result.raise_for_decision()
+
+
+def test_shared_across_threads_gives_identical_results():
+    redactor = Redactor(policy="default", engine=StaticLocator(detection()))
+    inputs = [jpeg(i % 3) for i in range(12)]
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(redactor.redact, inputs))
+    serial = [redactor.redact(x) for x in inputs]
+    assert [r.data for r in results] == [r.data for r in serial]
+
+
+def test_async_twin():
+    redactor = Redactor(engine=StaticLocator(detection()))
+
+    async def main():
+        return await asyncio.gather(*(redactor.aredact(jpeg(i)) for i in range(3)))
+
+    assert all(r.redacted for r in asyncio.run(main()))
+
+
+def test_bad_arguments_are_usage_errors():
+    with pytest.raises(UsageError):
+        Redactor(engine="nope")
+    with pytest.raises(UsageError):
+        Redactor(card_type="Passport")
