@@ -251,3 +251,19 @@ def test_bad_arguments_are_refused(tmp_path: Path) -> None:
         render_one("id_front", "scan", 1, rotation=45)
     with pytest.raises(ValueError):
         generate_set(tmp_path, count=1, seed=1, kinds=("passport",))
+
+
+def test_committed_samples_are_consistent(samples_dir: Path) -> None:
+    images = sorted(p for p in samples_dir.iterdir() if p.suffix in (".png", ".jpg"))
+    if not images:
+        pytest.skip("no committed samples")
+    assert len(images) == 12
+    assert sum(p.stat().st_size for p in samples_dir.iterdir()) <= 3 * 1024 * 1024
+    for path in images:
+        truth, xml = _read(path)
+        assert truth["image"] == path.name
+        detection = parse_response(xml, image_size=(truth["width"], truth["height"]))
+        if truth["kind"] in ("id_front", "dl_main"):
+            assert [f.canonical for f in detection.fields] == [f["field"] for f in truth["fields"]]
+        else:
+            assert detection.status == 0

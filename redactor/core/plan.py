@@ -42,7 +42,8 @@ def _card_width(detection: Detection, width: int) -> float:
 def _op_for(located: LocatedField, rule: Rule, action: Action, scale: float, width: int, height: int) -> MaskOp:
     polygon = located.polygon.clamped(width, height)
     h = text_height(polygon)
-    region = grow(polygon, rule.padding * h, width, height)
+    padding = 0.0 if located.estimated else rule.padding * h  # an estimate carries its own margin
+    region = grow(polygon, padding, width, height)
     strength = effective_strength(action.value, rule.strength, scale, h)
     return MaskOp(region, action.value, rule.color, strength)
 

@@ -74,6 +74,8 @@ class LocatedField:
     card_type: CardType | None = None
     canonical: str | None = None
     detected_text: str | None = field(default=None, repr=False, compare=False)
+    #: Inferred from the card layout rather than seen: already carries its own margin.
+    estimated: bool = False
 
     def __post_init__(self) -> None:
         if not (0.0 <= self.score <= 100.0) or math.isnan(self.score):
@@ -102,6 +104,7 @@ class LocatedField:
             "raw_name": self.raw_name,
             "score": self.score,
             "polygon": self.polygon.to_list(),
+            **({"estimated": True} if self.estimated else {}),
         }
 
 

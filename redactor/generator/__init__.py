@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,9 +193,17 @@ def write_specimen(spec: Specimen, out_dir: Path, stem: str) -> Path:
         quality = 60 + int(spec.truth["seed"]) % 31  # 60-90, fixed per seed
         spec.image.save(path, quality=quality)
     truth = dict(spec.truth, image=path.name)
-    Path(f"{path}.truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    Path(f"{path}.truth.json").write_text(_dump(truth), encoding="utf-8")
     Path(f"{path}.ailicenserec.xml").write_bytes(spec.sidecar + b"\n")
     return path
+
+
+_POINT_JSON = re.compile(r"\[\s*(-?[\d.]+),\s*(-?[\d.]+)\s*\]")
+
+
+def _dump(truth: dict[str, Any]) -> str:
+    """Indented JSON with each ``[x, y]`` point on one line, so the files stay readable."""
+    return _POINT_JSON.sub(r"[\1, \2]", json.dumps(truth, ensure_ascii=False, indent=1)) + "\n"
 
 
 def _stem(kind: str, variant: str, index: int) -> str:

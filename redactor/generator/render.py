@@ -9,6 +9,7 @@ the convention Pillow's geometric transforms use, so they survive warping exactl
 
 from __future__ import annotations
 
+import io
 import math
 import random
 from dataclasses import dataclass, field
@@ -59,12 +60,18 @@ LABEL_BLUE: Color = (48, 112, 178)
 SEAL_RED: Color = (214, 36, 40)
 
 
+@lru_cache(maxsize=2)
+def _font_bytes(style: str) -> bytes:
+    return resources.files("redactor.generator").joinpath("fonts", FONT_FILES[style]).read_bytes()
+
+
 @lru_cache(maxsize=64)
 def font(size: int, style: str = "regular") -> ImageFont.FreeTypeFont:
-    """The bundled subset only: a system font would make output machine-dependent."""
-    ref = resources.files("redactor.generator").joinpath("fonts", FONT_FILES[style])
-    with resources.as_file(ref) as path:
-        return ImageFont.truetype(str(path), size)
+    """The bundled subset only: a system font would make output machine-dependent.
+
+    Loaded from bytes, so it also works when the package is imported from a zip.
+    """
+    return ImageFont.truetype(io.BytesIO(_font_bytes(style)), size)
 
 
 @dataclass

@@ -39,7 +39,7 @@ def _sc_face(path: Path) -> int:
 
 def make_subset(style: str, text: str) -> Path:
     source = SOURCE_DIR / FACES[style]
-    font = TTFont(str(source), fontNumber=_sc_face(source), lazy=False)
+    font = TTFont(str(source), fontNumber=_sc_face(source), lazy=False, recalcTimestamp=False)  # reproducible bytes
     options = subset.Options()
     options.hinting = False
     options.desubroutinize = True
