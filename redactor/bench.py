@@ -52,9 +52,7 @@ def _fields() -> Detection:
         "住址": (290, 560, 960, 760),
         "公民身份号码": (540, 840, 1470, 920),
     }
-    fields = tuple(
-        LocatedField.named(name, 97, Polygon.rect(*box), CardType.ID_CARD) for name, box in boxes.items()
-    )
+    fields = tuple(LocatedField.named(name, 97, Polygon.rect(*box), CardType.ID_CARD) for name, box in boxes.items())
     return Detection(1, fields, CardType.ID_CARD)
 
 

@@ -43,9 +43,7 @@ PolicyOption = Annotated[
         help="Policy YAML file, or a bundled policy name (default, strict, minimal). Default: the bundled default.",
     ),
 ]
-EngineOption = Annotated[
-    str, typer.Option("--engine", "-e", help=f"How fields are located: {', '.join(ENGINES)}.")
-]
+EngineOption = Annotated[str, typer.Option("--engine", "-e", help=f"How fields are located: {', '.join(ENGINES)}.")]
 CardTypeOption = Annotated[
     CardTypeHint, typer.Option("--card-type", help="Card type hint for the locator.", case_sensitive=False)
 ]
@@ -108,7 +106,9 @@ def run(
         bool, typer.Option("--overwrite", help="Redo every image and replace existing outputs, even foreign ones.")
     ] = False,
     jpeg_quality: Annotated[int, typer.Option(min=1, max=100, help="JPEG/WebP output quality.")] = DEFAULT_JPEG_QUALITY,
-    max_pixels: Annotated[int, typer.Option(min=1, help="Refuse images with more pixels than this.")] = DEFAULT_MAX_PIXELS,
+    max_pixels: Annotated[
+        int, typer.Option(min=1, help="Refuse images with more pixels than this.")
+    ] = DEFAULT_MAX_PIXELS,
 ) -> None:
     """Redact every image below SRC into DST; images in doubt go to the quarantine folder."""
     q = quarantine if quarantine is not None else dst.parent / f"{dst.name}.quarantine"

@@ -318,9 +318,7 @@ class BatchRunner:
 
         previous = self.manifest.entries.get(key)
         if previous is not None and not opts.overwrite and all(previous.get(k) == v for k, v in fingerprint.items()):
-            where_ok = (
-                previous.get("decision") == Decision.REDACTED.value and self.dest.exists(key)
-            ) or (
+            where_ok = (previous.get("decision") == Decision.REDACTED.value and self.dest.exists(key)) or (
                 previous.get("decision") in (Decision.QUARANTINED.value, Decision.FAILED.value)
                 and (self.quarantine is None or self.quarantine.exists(key) or previous.get("decision") == "failed")
             )

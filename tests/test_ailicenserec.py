@@ -119,7 +119,9 @@ def test_render_round_trip():
     )
     xml = render_response(Detection(1, fields, CardType.ID_CARD))
     back = parse_response(xml, card_type=CardType.ID_CARD)
-    assert [(f.canonical, f.score, f.polygon) for f in back.fields] == [(f.canonical, f.score, f.polygon) for f in fields]
+    assert [(f.canonical, f.score, f.polygon) for f in back.fields] == [
+        (f.canonical, f.score, f.polygon) for f in fields
+    ]
     assert back.fields[0].detected_text == "张 & <三>"
 
 
@@ -134,10 +136,28 @@ def test_arbitrary_input_raises_only_typed_error(body):
 
 xml_fragments = st.lists(
     st.sampled_from(
-        ["<Response>", "</Response>", "<Status>1</Status>", "<Status>0</Status>", "<IdInfo>", "</IdInfo>",
-         "<Name>姓名</Name>", "<Score>90</Score>", "<Score>-1</Score>", "<Location>", "</Location>",
-         "<Point>1,2</Point>", "<Point>3,4</Point>", "<Point>9,9</Point>", "<Point>nan,1</Point>", "<Point>1e9,1</Point>",
-         "<DetectedText>x</DetectedText>", "&amp;", "<![CDATA[x]]>", "<!-- c -->"]
+        [
+            "<Response>",
+            "</Response>",
+            "<Status>1</Status>",
+            "<Status>0</Status>",
+            "<IdInfo>",
+            "</IdInfo>",
+            "<Name>姓名</Name>",
+            "<Score>90</Score>",
+            "<Score>-1</Score>",
+            "<Location>",
+            "</Location>",
+            "<Point>1,2</Point>",
+            "<Point>3,4</Point>",
+            "<Point>9,9</Point>",
+            "<Point>nan,1</Point>",
+            "<Point>1e9,1</Point>",
+            "<DetectedText>x</DetectedText>",
+            "&amp;",
+            "<![CDATA[x]]>",
+            "<!-- c -->",
+        ]
     ),
     max_size=30,
 )

@@ -48,7 +48,11 @@ def test_exif_orientation_is_applied_and_all_metadata_dropped():
     thumb = jpeg_bytes(Image.new("RGB", (16, 8), (0, 0, 255)), comment=b"THUMB-CANARY")
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     data = jpeg_bytes(
-        img, exif=exif_with_thumbnail(6, thumb), comment=b"COMMENT-CANARY", icc_profile=srgb, xmp=b"<x:xmpmeta>XMP-CANARY</x:xmpmeta>"
+        img,
+        exif=exif_with_thumbnail(6, thumb),
+        comment=b"COMMENT-CANARY",
+        icc_profile=srgb,
+        xmp=b"<x:xmpmeta>XMP-CANARY</x:xmpmeta>",
     )
     assert b"THUMB-CANARY" in data and b"XMP-CANARY" in data
     decoded = decode(data)
@@ -78,9 +82,22 @@ def test_png_text_chunks_are_dropped_and_mode_kept():
 
 @pytest.mark.parametrize(
     ("fmt", "mode"),
-    [("PNG", "RGB"), ("PNG", "RGBA"), ("PNG", "L"), ("PNG", "LA"), ("PNG", "P"), ("PNG", "I;16"),
-     ("TIFF", "CMYK"), ("TIFF", "RGB"), ("JPEG", "RGB"), ("JPEG", "L"), ("JPEG", "CMYK"), ("WEBP", "RGB"),
-     ("BMP", "RGB"), ("GIF", "P")],
+    [
+        ("PNG", "RGB"),
+        ("PNG", "RGBA"),
+        ("PNG", "L"),
+        ("PNG", "LA"),
+        ("PNG", "P"),
+        ("PNG", "I;16"),
+        ("TIFF", "CMYK"),
+        ("TIFF", "RGB"),
+        ("JPEG", "RGB"),
+        ("JPEG", "L"),
+        ("JPEG", "CMYK"),
+        ("WEBP", "RGB"),
+        ("BMP", "RGB"),
+        ("GIF", "P"),
+    ],
 )
 def test_format_and_mode_round_trip(fmt, mode):
     rng = np.random.default_rng(1)

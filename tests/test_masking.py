@@ -92,7 +92,9 @@ def test_box_replaces_every_pixel_inside_and_nothing_outside(poly, padding):
 @pytest.mark.parametrize("action", ["box", "blur", "pixelate"])
 def test_every_mode_keeps_size_and_mode_and_changes_only_the_region(mode, action):
     base = noise_image(160, 100, 3)
-    image = base.convert(mode) if mode != "I;16" else Image.fromarray(np.asarray(base.convert("L")).astype(np.uint16) * 257)
+    image = (
+        base.convert(mode) if mode != "I;16" else Image.fromarray(np.asarray(base.convert("L")).astype(np.uint16) * 257)
+    )
     before = np.asarray(image).copy()
     poly = Polygon.rect(40, 30, 120, 60)
     region = grow(poly, 3, 160, 100)

@@ -31,8 +31,13 @@ def png(seed: int = 0) -> bytes:
 def card() -> Detection:
     layout = LAYOUTS[CardType.ID_CARD]
     fields = tuple(
-        LocatedField.named(fid, 95, Polygon.rect(*(v * s for v, s in zip(layout.fields[fid], (W, H, W, H)))),
-                           CardType.ID_CARD, detected_text=f"CANARY-{fid}")
+        LocatedField.named(
+            fid,
+            95,
+            Polygon.rect(*(v * s for v, s in zip(layout.fields[fid], (W, H, W, H)))),
+            CardType.ID_CARD,
+            detected_text=f"CANARY-{fid}",
+        )
         for fid in ID_CARD_FIELDS
     )
     return Detection(1, fields, CardType.ID_CARD)
@@ -75,7 +80,7 @@ def test_locator_errors_and_crashes_quarantine():
 
     source = MemoryStorage({"x.png": png(), "y.png": png()})
     dest, quarantine = MemoryStorage(), MemoryStorage()
-    summary, lines, _ = run(source, dest, quarantine, StaticLocator(boom))
+    summary, _lines, _ = run(source, dest, quarantine, StaticLocator(boom))
     assert summary.quarantined == 2 and not dest.objects
 
 
@@ -109,9 +114,9 @@ def test_resume_skips_unchanged_and_redoes_changed(tmp_path):
 def test_foreign_output_is_not_overwritten_without_flag(tmp_path):
     source = MemoryStorage({"a.png": png()})
     dest = MemoryStorage({"a.png": b"someone else's file"})
-    summary, lines, _ = run(source, dest, MemoryStorage(), StaticLocator(card()))
+    summary, _lines, _ = run(source, dest, MemoryStorage(), StaticLocator(card()))
     assert summary.failed == 1 and dest.objects["a.png"] == b"someone else's file"
-    summary, lines, _ = run(source, dest, MemoryStorage(), StaticLocator(card()), overwrite=True)
+    summary, _lines, _ = run(source, dest, MemoryStorage(), StaticLocator(card()), overwrite=True)
     assert summary.redacted == 1 and dest.objects["a.png"] != b"someone else's file"
 
 
@@ -119,13 +124,15 @@ def test_stale_output_removed_when_image_is_now_quarantined(tmp_path):
     source = MemoryStorage({"a.png": png()})
     dest, quarantine = MemoryStorage(), MemoryStorage()
     manifest = tmp_path / "m.jsonl"
-    BatchRunner(source, dest, quarantine, RunOptions(policy=POLICY, locator=StaticLocator(card())),
-                manifest_path=manifest).run()
+    BatchRunner(
+        source, dest, quarantine, RunOptions(policy=POLICY, locator=StaticLocator(card())), manifest_path=manifest
+    ).run()
     assert "a.png" in dest.objects
     strict = load_policy("version: 1\ndefaults: {min_score: 99}\nfields: {name: keep}\n")
     partial = Detection(1, card().fields[1:], CardType.ID_CARD)  # name missing now
-    BatchRunner(source, dest, quarantine, RunOptions(policy=strict, locator=StaticLocator(partial)),
-                manifest_path=manifest).run()
+    BatchRunner(
+        source, dest, quarantine, RunOptions(policy=strict, locator=StaticLocator(partial)), manifest_path=manifest
+    ).run()
     assert "a.png" not in dest.objects and "a.png" in quarantine.objects
 
 

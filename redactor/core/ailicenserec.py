@@ -56,9 +56,13 @@ def parse_response(
     try:
         root = safe_et.fromstring(raw, forbid_dtd=True)
     except DefusedXmlException as exc:
-        raise ResponseParseError(f"response refused: {type(exc).__name__} (DTDs and entities are not allowed)") from None
+        raise ResponseParseError(
+            f"response refused: {type(exc).__name__} (DTDs and entities are not allowed)"
+        ) from None
     except ET.ParseError as exc:
-        raise ResponseParseError(f"response is not well-formed XML ({exc.msg if hasattr(exc, 'msg') else 'parse error'})") from None
+        raise ResponseParseError(
+            f"response is not well-formed XML ({exc.msg if hasattr(exc, 'msg') else 'parse error'})"
+        ) from None
     except (ValueError, TypeError, UnicodeError, RecursionError):
         raise ResponseParseError("response is not well-formed XML") from None
 

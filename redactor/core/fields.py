@@ -130,7 +130,9 @@ def is_known_field(name: str) -> bool:
     return canonical_field(name) is not None
 
 
-_LICENCE_ONLY = frozenset({"license_number", "nationality", "first_issue_date", "vehicle_class", "valid_period", "issuing_authority"})
+_LICENCE_ONLY = frozenset(
+    {"license_number", "nationality", "first_issue_date", "vehicle_class", "valid_period", "issuing_authority"}
+)
 _ID_ONLY = frozenset({"ethnicity", "id_number"})
 
 

@@ -156,5 +156,10 @@ def fit_affine(src: Sequence[Point], dst: Sequence[Point]) -> np.ndarray | None:
 
 
 def apply_affine(matrix: np.ndarray, points: Sequence[Point]) -> list[Point]:
-    return [(float(matrix[0, 0] * x + matrix[0, 1] * y + matrix[0, 2]),
-             float(matrix[1, 0] * x + matrix[1, 1] * y + matrix[1, 2])) for x, y in points]
+    return [
+        (
+            float(matrix[0, 0] * x + matrix[0, 1] * y + matrix[0, 2]),
+            float(matrix[1, 0] * x + matrix[1, 1] * y + matrix[1, 2]),
+        )
+        for x, y in points
+    ]

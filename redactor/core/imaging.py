@@ -23,8 +23,15 @@ from redactor.errors import ImageTooLargeError, UnreadableImageError, Unsupporte
 SUPPORTED_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP", "GIF")
 OUTPUT_FORMAT = {"MPO": "JPEG"}
 EXTENSIONS = {
-    ".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".png": "PNG", ".webp": "WEBP",
-    ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP", ".gif": "GIF",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".jpe": "JPEG",
+    ".png": "PNG",
+    ".webp": "WEBP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".bmp": "BMP",
+    ".gif": "GIF",
 }
 DEFAULT_MAX_PIXELS = 80_000_000
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
@@ -78,7 +85,9 @@ def decode(
         raise UnreadableImageError(f"not a readable image ({type(exc).__name__})") from None
     fmt = im.format or ""
     if fmt not in SUPPORTED_FORMATS:
-        raise UnsupportedImageError(f"image format {fmt or 'unknown'} is not supported; use one of JPEG, PNG, WEBP, TIFF, BMP, GIF")
+        raise UnsupportedImageError(
+            f"image format {fmt or 'unknown'} is not supported; use one of JPEG, PNG, WEBP, TIFF, BMP, GIF"
+        )
     width, height = im.size
     if width <= 0 or height <= 0:
         raise UnreadableImageError("image has no pixels")
@@ -131,14 +140,17 @@ def _save_options(im: Image.Image, fmt: str) -> dict[str, Any]:
     elif fmt == "TIFF":
         compression = im.info.get("compression")
         if compression in ("raw", "tiff_lzw", "tiff_deflate", "tiff_adobe_deflate", "packbits", "jpeg"):
-            options["compression"] = "tiff_deflate" if compression == "jpeg" and im.mode not in ("RGB", "L", "CMYK") else compression
-    elif fmt == "WEBP":
-        if im.info.get("lossless"):
-            options["lossless"] = True
+            options["compression"] = (
+                "tiff_deflate" if compression == "jpeg" and im.mode not in ("RGB", "L", "CMYK") else compression
+            )
+    elif fmt == "WEBP" and im.info.get("lossless"):
+        options["lossless"] = True
     return options
 
 
-def encode(decoded: DecodedImage, image: Image.Image | None = None, *, jpeg_quality: int = DEFAULT_JPEG_QUALITY) -> bytes:
+def encode(
+    decoded: DecodedImage, image: Image.Image | None = None, *, jpeg_quality: int = DEFAULT_JPEG_QUALITY
+) -> bytes:
     """Encode ``image`` (default: the decoded one) in the input's format, metadata-free."""
     im = decoded.image if image is None else image
     fmt = decoded.output_format

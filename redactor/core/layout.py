@@ -89,7 +89,9 @@ def _fit(pairs: list[tuple[tuple[float, float], tuple[float, float]]]) -> tuple[
     if scale <= 0:
         return None
     predicted = apply_affine(matrix, src)
-    rms = math.sqrt(sum((px - qx) ** 2 + (py - qy) ** 2 for (px, py), (qx, qy) in zip(predicted, dst)) / len(dst))
+    rms = math.sqrt(
+        sum((px - qx) ** 2 + (py - qy) ** 2 for (px, py), (qx, qy) in zip(predicted, dst, strict=True)) / len(dst)
+    )
     return matrix, rms / scale
 
 

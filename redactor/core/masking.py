@@ -45,7 +45,9 @@ def effective_strength(action: str, policy_strength: float, scale: float, text_h
     return scaled
 
 
-def fill_value(mode: str, color: tuple[int, int, int], palette_image: Image.Image | None = None) -> float | tuple[int, ...]:
+def fill_value(
+    mode: str, color: tuple[int, int, int], palette_image: Image.Image | None = None
+) -> float | tuple[int, ...]:
     """The pixel value that paints ``color`` in ``mode`` (opaque where there is alpha)."""
     r, g, b = color
     lum = (r * 299 + g * 587 + b * 114) // 1000

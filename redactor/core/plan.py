@@ -8,6 +8,7 @@ found, every expected field was located, and every field has a mask or an explic
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from redactor.core.fields import FIELDS_BY_CARD, PORTRAIT, CardType, CardTypeHint, infer_card_type
@@ -34,8 +35,7 @@ class Plan:
 def _card_width(detection: Detection, width: int) -> float:
     if detection.card_quad is not None:
         pts = detection.card_quad.points
-        sides = [((pts[i][0] - pts[i - 1][0]) ** 2 + (pts[i][1] - pts[i - 1][1]) ** 2) ** 0.5 for i in range(len(pts))]
-        return max(sides)
+        return max(math.hypot(pts[i][0] - pts[i - 1][0], pts[i][1] - pts[i - 1][1]) for i in range(len(pts)))
     return float(width)
 
 
@@ -67,8 +67,10 @@ def plan_redaction(
     card_type = detection.card_type or hint.card_type() or infer_card_type(f.canonical for f in known if f.canonical)
 
     if not detection.found_anything or not known:
-        why = "no card found (Status 0)" if detection.status == 0 else (
-            "no fields located" if not detection.fields else "only unknown field names located"
+        why = (
+            "no card found (Status 0)"
+            if detection.status == 0
+            else ("no fields located" if not detection.fields else "only unknown field names located")
         )
         return _no_card(policy, width, height, why, card_type, detection)
 

@@ -17,4 +17,13 @@ def make_locator(engine: str) -> Locator:
     raise UsageError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}")
 
 
-__all__ = ["ENGINES", "SIDECAR_SUFFIX", "BaseLocator", "LocateRequest", "Locator", "ReplayLocator", "StaticLocator", "make_locator"]
+__all__ = [
+    "ENGINES",
+    "SIDECAR_SUFFIX",
+    "BaseLocator",
+    "LocateRequest",
+    "Locator",
+    "ReplayLocator",
+    "StaticLocator",
+    "make_locator",
+]
