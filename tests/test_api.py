@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -90,3 +91,33 @@ def test_bad_arguments_are_usage_errors():
         Redactor(engine="nope")
     with pytest.raises(UsageError):
         Redactor(card_type="Passport")
+
+
+def test_exif_rotated_photo_is_masked_on_the_upright_grid():
+    # Stored sideways (landscape pixels, EXIF orientation 6 = display rotated 90 degrees clockwise):
+    stored = Image.fromarray(np.random.default_rng(4).integers(0, 200, (W, H, 3), dtype=np.uint8))
+    exif = stored.getexif()
+    exif[0x0112] = 6
+    b = io.BytesIO()
+    stored.save(b, "JPEG", quality=95, exif=exif)
+    assert stored.size == (H, W)  # the stored grid is the transpose of the upright one
+    result = Redactor(policy="strict").redact(b.getvalue(), response=render_response(detection()))
+    assert result.redacted
+    out = result.image()
+    assert out.size == (W, H) and not out.getexif()
+    x0, y0, x1, y1 = LAYOUTS[CardType.ID_CARD].fields["id_number"]
+    zone = np.asarray(out.convert("L"))[int(y0 * H) + 2 : int(y1 * H) - 2, int(x0 * W) + 2 : int(x1 * W) - 2]
+    assert zone.mean() < 10
+
+
+def test_response_for_another_grid_is_quarantined():
+    # Points on a 1600-px-wide grid do not belong to a 600-px-wide image.
+    far = Detection(
+        1,
+        tuple(
+            replace(f, polygon=Polygon(tuple((x * 2.7, y) for x, y in f.polygon.points))) for f in detection().fields
+        ),
+    )
+    result = Redactor().redact(jpeg(), response=render_response(far))
+    assert result.decision is Decision.QUARANTINED
+    assert any("another image size or orientation" in r for r in result.reasons)

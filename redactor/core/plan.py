@@ -74,8 +74,8 @@ def plan_redaction(
         )
         return _no_card(policy, width, height, why, card_type, detection)
 
-    reasons: list[str] = list(detection.problems)
-    doubt: list[str] = []
+    reasons: list[str] = []
+    doubt: list[str] = list(detection.problems)  # a locator's own doubts are never waved through
     if card_type is None:
         doubt.append("card type could not be determined from the located fields")
 
@@ -108,6 +108,8 @@ def plan_redaction(
             why = f"score {located.score:g} below min_score {rule.min_score:g}: uncertain action"
             reasons.append(f"{located.canonical}: low score, masked with the uncertain action")
         op = _op_for(located, rule, action, scale, width, height)
+        if action is not Action.KEEP and located.polygon.clamped(width, height).area() < 1.0:
+            doubt.append(f"{located.canonical or 'unknown field'}: polygon lies outside the image")
         strength = op.strength_px if action in (Action.BLUR, Action.PIXELATE) else None
         applied.append(AppliedField(located, action.value, why, strength))
         if action is not Action.KEEP:
