@@ -24,14 +24,17 @@ from redactor.core.ailicenserec import render_response
 from redactor.core.fields import CardType
 from redactor.core.results import Detection, LocatedField, Polygon
 from redactor.generator.identities import make_identity, make_license
-from redactor.generator.photo import Placement, apply, place_noncard, place_photo, place_scan
+from redactor.generator.photo import Placement, apply, place_noncard, place_photo, place_photo_multi, place_scan
 from redactor.generator.render import FlatCard, render_dl_main, render_id_back, render_id_front
 
 __all__ = [
+    "ALL_KINDS",
     "KINDS",
+    "MULTI",
     "Specimen",
     "generate_samples",
     "generate_set",
+    "render_multi",
     "render_one",
     "render_specimen",
     "sample_plan",
@@ -41,9 +44,22 @@ __all__ = [
 Point = tuple[float, float]
 
 KINDS: tuple[str, ...] = ("id_front", "id_back", "dl_main", "none")
+#: Several cards (ID fronts and/or licences) in one photo. Opt-in only (not in ``KINDS``),
+#: so sets generated with the default kinds stay byte-identical.
+MULTI = "multi"
+ALL_KINDS: tuple[str, ...] = (*KINDS, MULTI)
+#: Kinds a multi-card photo draws its cards from, and how many cards it holds.
+MULTI_CARD_KINDS: tuple[str, ...] = ("id_front", "dl_main")
+MULTI_CARD_COUNT = 2
 #: Relative frequency in generated sets: fronts and licence pages are what gets redacted.
-KIND_WEIGHTS = {"id_front": 4.0, "dl_main": 3.0, "id_back": 1.0, "none": 1.0}
-STEMS = {"id_front": "idcard-front", "id_back": "idcard-back", "dl_main": "license", "none": "noncard"}
+KIND_WEIGHTS = {"id_front": 4.0, "dl_main": 3.0, "id_back": 1.0, "none": 1.0, MULTI: 1.0}
+STEMS = {
+    "id_front": "idcard-front",
+    "id_back": "idcard-back",
+    "dl_main": "license",
+    "none": "noncard",
+    MULTI: "multicard",
+}
 CARD_TYPES = {"id_front": CardType.ID_CARD, "id_back": CardType.ID_CARD, "dl_main": CardType.DRIVER_LICENSE}
 #: Names the English AILicenseRec documentation uses (about one sidecar in four uses them).
 ENGLISH_NAMES = {
@@ -123,11 +139,16 @@ def _flat_card(kind: str, rng: random.Random) -> FlatCard:
 
 
 def render_specimen(kind: str, variant: str, seed: int, rotation: int | None = None) -> Specimen:
-    """Render one image of ``kind`` as a ``scan`` or ``photo``; deterministic for ``seed``."""
+    """Render one image of ``kind`` as a ``scan`` or ``photo``; deterministic for ``seed``.
+
+    ``multi`` (several cards) is always a photo; see :func:`render_multi`.
+    """
     if variant not in ("scan", "photo"):
         raise ValueError("variant must be 'scan' or 'photo'")
     if rotation is not None and rotation not in (0, 90, 180, 270):
         raise ValueError("rotation must be 0, 90, 180 or 270")
+    if kind == MULTI:
+        return render_multi(seed, None if rotation is None else [rotation] * MULTI_CARD_COUNT)
     rng = random.Random(seed)  # noqa: S311 - reproducible fake data, not security
     card: FlatCard | None = None
     if kind == "none":
@@ -153,28 +174,82 @@ def render_specimen(kind: str, variant: str, seed: int, rotation: int | None = N
     located: list[LocatedField] = []
     if card is not None and placed.homography is not None:
         h = placed.homography
-        w, ht = card.image.size
-        truth["card_quad"] = _poly(apply(h, [(0.0, 0.0), (w, 0.0), (w, ht), (0.0, ht)]))
+        truth["card_quad"] = _card_quad(card, h)
         if card.portrait is not None:
             truth["portrait"] = _poly(apply(h, card.portrait))
         english = rng.random() < 0.25
-        for f in card.fields:
-            truth["fields"].append(
-                {
-                    "field": f.field,
-                    "label": f.label,
-                    "value": f.value,
-                    "polygon": _poly(apply(h, f.polygon)),
-                    "lines": [_poly(apply(h, q)) for q in f.lines],
-                }
-            )
-            if kind in ENGLISH_NAMES:
-                name = ENGLISH_NAMES[kind][f.field] if english else f.label
-                quad = Polygon.of(_round_outward(apply(h, f.quad), img.width, img.height))
-                card_type = CARD_TYPES[kind]
-                located.append(LocatedField.named(name, rng.randint(90, 99), quad, card_type, detected_text=f.value))
+        truth["fields"], located = _card_fields(kind, card, h, english, rng, img.size)
     detection = Detection(status=1 if located else 0, fields=tuple(located))
     return Specimen(img, truth, render_response(detection), variant)
+
+
+def _card_quad(card: FlatCard, h: np.ndarray) -> list[list[float]]:
+    w, ht = card.image.size
+    return _poly(apply(h, [(0.0, 0.0), (w, 0.0), (w, ht), (0.0, ht)]))
+
+
+def _card_fields(
+    kind: str, card: FlatCard, h: np.ndarray, english: bool, rng: random.Random, size: tuple[int, int]
+) -> tuple[list[dict[str, Any]], list[LocatedField]]:
+    """Truth entries and the AILicenseRec answer for one placed card (random draws in a fixed order)."""
+    fields: list[dict[str, Any]] = []
+    located: list[LocatedField] = []
+    for f in card.fields:
+        fields.append(
+            {
+                "field": f.field,
+                "label": f.label,
+                "value": f.value,
+                "polygon": _poly(apply(h, f.polygon)),
+                "lines": [_poly(apply(h, q)) for q in f.lines],
+            }
+        )
+        if kind in ENGLISH_NAMES:
+            name = ENGLISH_NAMES[kind][f.field] if english else f.label
+            quad = Polygon.of(_round_outward(apply(h, f.quad), *size))
+            card_type = CARD_TYPES[kind]
+            located.append(LocatedField.named(name, rng.randint(90, 99), quad, card_type, detected_text=f.value))
+    return fields, located
+
+
+def render_multi(seed: int, rotations: Sequence[int | None] | None = None) -> Specimen:
+    """A photo with several cards (ID fronts and/or licences, random), never overlapping.
+
+    The truth lists every card under ``cards``; the sidecar holds the IdInfo of all cards,
+    as AILicenseRec answers for a photo of several documents.
+    """
+    rng = random.Random(seed)  # noqa: S311 - reproducible fake data, not security
+    kinds = [rng.choice(MULTI_CARD_KINDS) for _ in range(MULTI_CARD_COUNT)]
+    cards = [_flat_card(kind, rng) for kind in kinds]
+    placed = place_photo_multi([c.image for c in cards], rng, rotations)
+    img = placed.image
+    english = rng.random() < 0.25
+    entries: list[dict[str, Any]] = []
+    located: list[LocatedField] = []
+    for kind, card, h, rot in zip(kinds, cards, placed.homographies, placed.rotations, strict=True):
+        fields, found = _card_fields(kind, card, h, english, rng, img.size)
+        entries.append(
+            {
+                "kind": kind,
+                "card_type": CARD_TYPES[kind].value,
+                "card_quad": _card_quad(card, h),
+                "portrait": _poly(apply(h, card.portrait)) if card.portrait is not None else None,
+                "fields": fields,
+                "rotation": rot,
+            }
+        )
+        located.extend(found)
+    truth: dict[str, Any] = {
+        "image": "",
+        "kind": MULTI,
+        "variant": "photo",
+        "cards": entries,
+        "width": img.width,
+        "height": img.height,
+        "seed": seed,
+    }
+    detection = Detection(status=1, fields=tuple(located))
+    return Specimen(img, truth, render_response(detection), "photo")
 
 
 def render_one(kind: str, variant: str, seed: int, rotation: int | None = None) -> tuple[Image.Image, dict[str, Any]]:
@@ -218,10 +293,13 @@ def generate_set(
     kinds: Sequence[str] = KINDS,
     photo_fraction: float = 0.5,
 ) -> list[Path]:
-    """Write ``count`` specimens (kinds weighted towards ID fronts and licences); returns image paths."""
-    unknown = [k for k in kinds if k not in KINDS]
+    """Write ``count`` specimens (kinds weighted towards ID fronts and licences); returns image paths.
+
+    ``multi`` (two cards in one photo) is drawn only when listed in ``kinds``.
+    """
+    unknown = [k for k in kinds if k not in ALL_KINDS]
     if unknown or not kinds:
-        raise ValueError(f"unknown kinds {unknown}; expected some of: {', '.join(KINDS)}")
+        raise ValueError(f"unknown kinds {unknown}; expected some of: {', '.join(ALL_KINDS)}")
     if not 0.0 <= photo_fraction <= 1.0 or math.isnan(photo_fraction):
         raise ValueError("photo_fraction must be within 0-1")
     chosen = list(dict.fromkeys(kinds))
@@ -229,7 +307,7 @@ def generate_set(
     paths = []
     for index in range(1, count + 1):
         kind = rng.choices(chosen, weights=[KIND_WEIGHTS[k] for k in chosen])[0]
-        variant = "photo" if kind == "none" or rng.random() < photo_fraction else "scan"
+        variant = "photo" if kind in ("none", MULTI) or rng.random() < photo_fraction else "scan"
         item_seed = rng.randrange(2**31)
         paths.append(write_specimen(render_specimen(kind, variant, item_seed), out_dir, _stem(kind, variant, index)))
     return paths

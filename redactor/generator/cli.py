@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from redactor.generator import KINDS, generate_samples, generate_set
+from redactor.generator import ALL_KINDS, KINDS, generate_samples, generate_set
 
 
 def generate_command(
@@ -23,9 +23,10 @@ def generate_command(
         str,
         typer.Option(
             "--kinds",
-            help="Comma-separated kinds to draw from: id_front, id_back, dl_main, none (a background with no card).",
+            help="Comma-separated kinds to draw from: id_front, id_back, dl_main, none (a background with no card), "
+            "multi (two cards in one photo; only when listed).",
         ),
-    ] = "id_front,id_back,dl_main,none",
+    ] = ",".join(KINDS),
     photos: Annotated[
         float,
         typer.Option("--photos", min=0.0, max=1.0, help="Fraction of card images made as phone photos (rest: scans)."),
@@ -40,9 +41,9 @@ def generate_command(
 ) -> None:
     """Generate synthetic (fake) ID card and driving licence images with exact ground truth."""
     chosen = tuple(k.strip() for k in kinds.split(",") if k.strip())
-    unknown = [k for k in chosen if k not in KINDS]
+    unknown = [k for k in chosen if k not in ALL_KINDS]
     if unknown or not chosen:
-        raise typer.BadParameter(f"unknown kind(s) {', '.join(unknown) or '(none given)'}; use: {', '.join(KINDS)}")
+        raise typer.BadParameter(f"unknown kind(s) {', '.join(unknown) or '(none given)'}; use: {', '.join(ALL_KINDS)}")
     started = time.monotonic()
     if sample_set:
         paths = generate_samples(out, seed=seed)

@@ -129,39 +129,114 @@ def _rotated_rect(w: float, h: float, degrees: float) -> list[Point]:
     ]
 
 
-def place_photo(card: Image.Image, rng: random.Random, rotation: int | None = None) -> Placement:
-    """Put the card on a busy background: coarse rotation, skew, perspective, then degrade."""
-    nprng = np.random.default_rng(rng.randrange(2**32))
-    long_side = rng.randint(1200, 1600)
-    landscape = rng.random() < 0.6
-    size = (long_side, long_side * 3 // 4) if landscape else (long_side * 3 // 4, long_side)
-    rot = rotation if rotation is not None else rng.choice((0, 0, 0, 90, 180, 270))
-    quad = _rotated_rect(card.width, card.height, rot + rng.uniform(-20, 20))
+def _fit_quad(
+    card_size: tuple[int, int],
+    rng: random.Random,
+    rot: int,
+    cell: tuple[float, float, float, float],
+    min_scale: float = 0.3,
+) -> list[Point]:
+    """Where the card's corners land inside ``cell`` (x, y, w, h): ``rot`` plus a random tilt,
+    scale, perspective jitter and position, always fully inside the cell (minus a 2% margin).
+
+    The random draws and the arithmetic are exactly those of the single-card photo, so
+    seeds written before multi-card photos existed still give the same bytes.
+    """
+    cw, ch = card_size
+    cx, cy, w, h = cell
+    quad = _rotated_rect(cw, ch, rot + rng.uniform(-20, 20))
     xs = [p[0] for p in quad]
-    scale = rng.uniform(0.3, 0.95) * size[0] / (max(xs) - min(xs))
-    jitter = 0.06 * math.hypot(card.width, card.height)
+    scale = rng.uniform(min_scale, 0.95) * w / (max(xs) - min(xs))
+    jitter = 0.06 * math.hypot(cw, ch)
     quad = [
         (x * scale + rng.uniform(-jitter, jitter) * scale, y * scale + rng.uniform(-jitter, jitter) * scale)
         for x, y in quad
     ]
     xs, ys = [p[0] for p in quad], [p[1] for p in quad]
-    fit = min(1.0, 0.96 * size[0] / (max(xs) - min(xs)), 0.96 * size[1] / (max(ys) - min(ys)))
+    fit = min(1.0, 0.96 * w / (max(xs) - min(xs)), 0.96 * h / (max(ys) - min(ys)))
     quad = [(x * fit, y * fit) for x, y in quad]
     xs, ys = [p[0] for p in quad], [p[1] for p in quad]
-    margin = 0.02 * min(size)
-    tx = rng.uniform(margin - min(xs), size[0] - margin - max(xs))
-    ty = rng.uniform(margin - min(ys), size[1] - margin - max(ys))
-    dst = [(x + tx, y + ty) for x, y in quad]
-    h = homography([(0.0, 0.0), (card.width, 0.0), (card.width, card.height), (0.0, card.height)], dst)
+    margin = 0.02 * min(w, h)
+    tx = rng.uniform(cx + margin - min(xs), cx + w - margin - max(xs))
+    ty = rng.uniform(cy + margin - min(ys), cy + h - margin - max(ys))
+    return [(x + tx, y + ty) for x, y in quad]
 
-    canvas = background(size, nprng).convert("RGBA")
-    warped = warp(card, h, size)
-    shadow = Image.new("RGBA", size, (0, 0, 0, 0))
-    shadow.putalpha(warped.getchannel("A").point(lambda v: v * 2 // 5).filter(ImageFilter.GaussianBlur(6)))
-    dx, dy = rng.randint(2, 12), rng.randint(2, 12)
-    canvas.alpha_composite(shadow, (dx, dy), (0, 0, size[0] - dx, size[1] - dy))
-    canvas.alpha_composite(warped)
+
+def _card_homography(card: Image.Image, dst: Sequence[Point]) -> np.ndarray:
+    return homography([(0.0, 0.0), (card.width, 0.0), (card.width, card.height), (0.0, card.height)], dst)
+
+
+def _compose(
+    canvas: Image.Image, cards: Sequence[Image.Image], hs: Sequence[np.ndarray], rng: random.Random
+) -> Image.Image:
+    """Drop shadows first, then the cards, so no shadow falls on a neighbouring card."""
+    size = canvas.size
+    warped = [warp(card, h, size) for card, h in zip(cards, hs, strict=True)]
+    for layer in warped:
+        shadow = Image.new("RGBA", size, (0, 0, 0, 0))
+        shadow.putalpha(layer.getchannel("A").point(lambda v: v * 2 // 5).filter(ImageFilter.GaussianBlur(6)))
+        dx, dy = rng.randint(2, 12), rng.randint(2, 12)
+        canvas.alpha_composite(shadow, (dx, dy), (0, 0, size[0] - dx, size[1] - dy))
+    for layer in warped:
+        canvas.alpha_composite(layer)
+    return canvas
+
+
+def _photo_size(rng: random.Random) -> tuple[int, int]:
+    long_side = rng.randint(1200, 1600)
+    landscape = rng.random() < 0.6
+    return (long_side, long_side * 3 // 4) if landscape else (long_side * 3 // 4, long_side)
+
+
+def place_photo(card: Image.Image, rng: random.Random, rotation: int | None = None) -> Placement:
+    """Put the card on a busy background: coarse rotation, skew, perspective, then degrade."""
+    nprng = np.random.default_rng(rng.randrange(2**32))
+    size = _photo_size(rng)
+    rot = rotation if rotation is not None else rng.choice((0, 0, 0, 90, 180, 270))
+    dst = _fit_quad(card.size, rng, rot, (0.0, 0.0, float(size[0]), float(size[1])))
+    h = _card_homography(card, dst)
+    canvas = _compose(background(size, nprng).convert("RGBA"), [card], [h], rng)
     return Placement(degrade(canvas.convert("RGB"), nprng), h, rot)
+
+
+@dataclass(frozen=True)
+class MultiPlacement:
+    """Several cards in one photo: one card-to-image homography and coarse rotation per card."""
+
+    image: Image.Image
+    homographies: tuple[np.ndarray, ...]
+    rotations: tuple[int, ...]
+
+
+def place_photo_multi(
+    cards: Sequence[Image.Image], rng: random.Random, rotations: Sequence[int | None] | None = None
+) -> MultiPlacement:
+    """Several cards on one busy background, never overlapping.
+
+    The photo is cut into equal cells along its long side (in random order) and each card
+    is placed inside its own cell like a single-card photo, so cards cannot overlap.
+    """
+    if not cards:
+        raise ValueError("place_photo_multi needs at least one card")
+    rots = list(rotations) if rotations is not None else [None] * len(cards)
+    if len(rots) != len(cards):
+        raise ValueError("one rotation (or None) per card")
+    nprng = np.random.default_rng(rng.randrange(2**32))
+    size = _photo_size(rng)
+    n = len(cards)
+    along_x = size[0] >= size[1]
+    step = (size[0] if along_x else size[1]) / n
+    slots = list(range(n))
+    rng.shuffle(slots)
+    hs: list[np.ndarray] = []
+    chosen: list[int] = []
+    for card, slot, rotation in zip(cards, slots, rots, strict=True):
+        rot = rotation if rotation is not None else rng.choice((0, 0, 0, 90, 180, 270))
+        cell = (slot * step, 0.0, step, float(size[1])) if along_x else (0.0, slot * step, float(size[0]), step)
+        hs.append(_card_homography(card, _fit_quad(card.size, rng, rot, cell, min_scale=0.6)))
+        chosen.append(rot)
+    canvas = _compose(background(size, nprng).convert("RGBA"), cards, hs, rng)
+    return MultiPlacement(degrade(canvas.convert("RGB"), nprng), tuple(hs), tuple(chosen))
 
 
 def place_noncard(rng: random.Random) -> Placement:

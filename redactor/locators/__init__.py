@@ -1,4 +1,4 @@
-"""Locators: adapters that find card fields (replay, in-memory; local OCR and cloud later)."""
+"""Locators: adapters that find card fields (local OCR, replay, in-memory; cloud later)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,17 @@ from redactor.locators.base import SIDECAR_SUFFIX, BaseLocator, LocateRequest, L
 from redactor.locators.memory import StaticLocator
 from redactor.locators.replay import ReplayLocator
 
-ENGINES = ("replay",)
+ENGINES = ("local", "replay")
 
 
 def make_locator(engine: str) -> Locator:
     """The locator for an ``--engine`` name."""
     if engine == "replay":
         return ReplayLocator()
+    if engine == "local":
+        from redactor.locators.local import LocalLocator  # heavy imports only when asked for
+
+        return LocalLocator()
     raise UsageError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}")
 
 

@@ -1,0 +1,445 @@
+"""The local locator: AILicenseRec-shaped results from an offline OCR model.
+
+Steps for one image:
+1. detect text lines (one pass of the DB detector on the whole image);
+2. read the reading direction of the lines (their axis, and 0/180 from the angle
+   classifier), then recognise only the *leading* characters of each line, which is
+   where the labels are (cheap: short crops);
+3. pick the card template whose labels were read (ID front, ID back, licence) and
+   register it: a similarity from the labels, then a homography from every matched
+   label and value start (and fixed-width ends), refined twice;
+4. report each field as its template zone mapped into the image, the portrait zone,
+   the card quad, and any text on the card that the template does not explain (as an
+   unknown field, which the policy masks). Scores come from how well the card fits.
+Several cards in one image are found one after another.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from redactor.core.fields import PORTRAIT, CardTypeHint
+from redactor.core.results import Detection, LocatedField, Polygon
+from redactor.locators.base import BaseLocator, LocateRequest
+from redactor.locators.local.ocr import OcrModels, TextBox, crop_line, line_frame, shared_models
+from redactor.locators.local.templates import TEMPLATES, CardTemplate
+
+#: How much of each line is read: about two characters, enough for every label key.
+LEADING_RATIO = 2.4
+#: Lines much lower than the typical line (English sub-labels, dust) are not read.
+MIN_HEIGHT_FRACTION = 0.6
+DET_LIMIT = 960
+MAX_LINES_READ = 48
+
+
+@dataclass
+class Line:
+    """A detected line in reading order with what was read at its start."""
+
+    box: TextBox
+    frame: np.ndarray  # start-top, end-top, end-bottom, start-bottom
+    text: str = ""
+    confidence: float = 0.0
+    used: bool = False
+
+    @property
+    def height(self) -> float:
+        return float(np.linalg.norm(self.frame[3] - self.frame[0]))
+
+    @property
+    def length(self) -> float:
+        return float(np.linalg.norm(self.frame[1] - self.frame[0]))
+
+    @property
+    def key(self) -> str:
+        return self.text[:2]
+
+
+@dataclass
+class Fit:
+    template: CardTemplate
+    matrix: np.ndarray  # 3x3, card pixels -> image pixels
+    rms: float  # card pixels
+    anchors: int  # matched lines
+    labels: set[str] = field(default_factory=set)
+    lines: list[Line] = field(default_factory=list)
+
+
+def _normalise(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+def _to_card(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    inverse = np.linalg.inv(matrix)
+    return _project(inverse, points)
+
+
+def _project(matrix: np.ndarray, points: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    homogeneous = np.hstack([pts, np.ones((len(pts), 1))]) @ matrix.T
+    return np.asarray(homogeneous[:, :2] / homogeneous[:, 2:3])
+
+
+class LocalLocator(BaseLocator):
+    """Offline locator on the PP-OCR models of the ``rapidocr`` wheel; safe to share across threads."""
+
+    name = "local"
+
+    def __init__(self, models: OcrModels | None = None) -> None:
+        self._models = models
+        self._lock = threading.Lock()
+
+    @property
+    def models(self) -> OcrModels:
+        with self._lock:
+            if self._models is None:
+                self._models = shared_models()
+            return self._models
+
+    # ------------------------------------------------------------------ entry
+
+    def locate(self, request: LocateRequest) -> Detection:
+        image = request.image
+        bgr = _bgr(image)
+        lines = self._read_lines(bgr)
+        allowed = [t for t in TEMPLATES if _allowed(t, request.card_type)]
+        fits: list[Fit] = []
+        remaining = list(lines)
+        while len(fits) < 4:
+            fit = self._register(remaining, allowed)
+            if fit is None:
+                break
+            fits.append(fit)
+            outline = _project(fit.matrix, fit.template.outline)
+            remaining = [ln for ln in remaining if not _inside(outline, ln.frame.mean(axis=0))]
+        return self._detection(fits, lines, image.size)
+
+    # ------------------------------------------------------------------ reading
+
+    def _read_lines(self, bgr: np.ndarray) -> list[Line]:
+        boxes = self.models.detect(bgr, limit=DET_LIMIT)
+        if not boxes:
+            return []
+        lines: list[Line] = []
+        for group in _orientation_groups(boxes):
+            lines.extend(self._orient(bgr, group))
+        heights = np.array([ln.height for ln in lines])
+        typical = float(np.median(heights)) if len(heights) else 0.0
+        readable = [ln for ln in lines if ln.height >= MIN_HEIGHT_FRACTION * typical]
+        readable.sort(key=lambda ln: -ln.height)
+        readable = readable[:MAX_LINES_READ]
+        crops = [crop_line(bgr, ln.frame, LEADING_RATIO) for ln in readable]
+        for ln, (text, conf) in zip(readable, self.models.recognize(crops), strict=True):
+            ln.text = _normalise(text)
+            ln.confidence = conf
+        return lines
+
+    def _orient(self, bgr: np.ndarray, boxes: list[TextBox]) -> list[Line]:
+        """Frames in one shared reading direction, flipped when the text reads upside down."""
+        axis = _dominant_axis(boxes)
+        frames = [line_frame(b.corners, _own_axis(b, axis)) for b in boxes]
+        longest = sorted(range(len(boxes)), key=lambda i: -boxes[i].size[0])[:8]
+        votes = self.models.upside_down([crop_line(bgr, frames[i], 4.0) for i in longest])
+        flip = sum(1 for p in votes if p > 0.5) > len(votes) / 2
+        if flip:
+            frames = [np.asarray(f[[2, 3, 0, 1]]) for f in frames]
+        return [Line(b, f) for b, f in zip(boxes, frames, strict=True)]
+
+    # -------------------------------------------------------------- registration
+
+    def _register(self, lines: list[Line], templates: list[CardTemplate]) -> Fit | None:
+        best: tuple[int, CardTemplate] | None = None
+        for template in templates:
+            keys = {ln.key for ln in lines if ln.key in template.keys}
+            unique = keys & template.unique
+            if len(keys) < 2 or not unique:
+                continue
+            score = len(keys) + 2 * len(unique)
+            if best is None or score > best[0]:
+                best = (score, template)
+        if best is None:
+            return None
+        template = best[1]
+        label_lines = _first_per_key([ln for ln in lines if ln.key in template.keys])
+        pairs: list[tuple[np.ndarray, np.ndarray, Line]] = []
+        for ln in label_lines:
+            start = template.starts.get(template.keys[ln.key])
+            if start is not None:
+                pairs.append((np.asarray(start), ln.frame[[0, 3]], ln))
+        if len(pairs) < 2:
+            return None
+        matrix = _similarity(pairs)
+        if matrix is None:
+            return None
+        fit: Fit | None = None
+        for _ in range(3):
+            matched = _match_all(template, matrix, lines)
+            refined = _homography(matched)
+            if refined is None:
+                break
+            matrix, rms, inliers = refined
+            fit = Fit(template, matrix, rms, len({id(m[2]) for m in inliers}), {k for k in template.keys},
+                      [m[2] for m in inliers])
+        if fit is None:
+            return None
+        fit.labels = {ln.key for ln in fit.lines if ln.key in template.keys}
+        return fit
+
+    # ------------------------------------------------------------------ output
+
+    def _detection(self, fits: list[Fit], lines: list[Line], size: tuple[int, int]) -> Detection:
+        supported = [f for f in fits if f.template.card_type is not None]
+        if not supported:
+            problems = ("the back of the ID card is not supported",) if fits else ()
+            return Detection(0, (), None, None, problems)
+        fields: list[LocatedField] = []
+        problems: list[str] = []
+        for fit in supported:
+            fields.extend(_fields_of(fit))
+            fields.extend(_unexplained(fit, lines))
+            if fit.anchors < 4:
+                problems.append(f"{fit.template.card_type.value if fit.template.card_type else ''}: "
+                                f"only {fit.anchors} anchors matched")
+        card_types = {f.template.card_type for f in supported}
+        card_type = card_types.pop() if len(card_types) == 1 else None
+        quad = Polygon.of(_project(supported[0].matrix, supported[0].template.outline).tolist())
+        return Detection(1, tuple(fields), card_type, quad, tuple(problems))
+
+
+def _bgr(image: Image.Image) -> np.ndarray:
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    return np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])
+
+
+def _allowed(template: CardTemplate, hint: CardTypeHint) -> bool:
+    wanted = hint.card_type()
+    return wanted is None or template.card_type in (None, wanted)
+
+
+def _inside(polygon: np.ndarray, point: np.ndarray) -> bool:
+    import cv2
+
+    return bool(cv2.pointPolygonTest(polygon.astype(np.float32).reshape(-1, 1, 2), (float(point[0]), float(point[1])),
+                                     False) >= 0)
+
+
+def _axis_angle(box: TextBox) -> float:
+    c = box.corners
+    e0, e1 = c[1] - c[0], c[2] - c[1]
+    e = e0 if np.linalg.norm(e0) >= np.linalg.norm(e1) else e1
+    return math.atan2(float(e[1]), float(e[0])) % math.pi
+
+
+def _dominant_axis(boxes: list[TextBox]) -> np.ndarray:
+    """Mean direction (mod 180 degrees) of the elongated lines, weighted by length."""
+    sx = sy = 0.0
+    for b in boxes:
+        long, short = b.size
+        if long < 1.8 * short:
+            continue
+        a = 2 * _axis_angle(b)
+        sx += long * math.cos(a)
+        sy += long * math.sin(a)
+    angle = 0.0 if sx == sy == 0.0 else math.atan2(sy, sx) / 2
+    axis = np.array([math.cos(angle), math.sin(angle)])
+    if axis[0] < -1e-9 or (abs(axis[0]) <= 1e-9 and axis[1] < 0):
+        axis = -axis
+    return axis
+
+
+def _own_axis(box: TextBox, shared: np.ndarray) -> np.ndarray:
+    """The box's own long axis when it is clearly a line near the shared one, else the shared axis."""
+    long, short = box.size
+    if long >= 1.5 * short:
+        a = _axis_angle(box)
+        own = np.array([math.cos(a), math.sin(a)])
+        if abs(float(own @ shared)) > math.cos(math.radians(30)):
+            return own if own @ shared > 0 else -own
+    return shared
+
+
+def _orientation_groups(boxes: list[TextBox]) -> list[list[TextBox]]:
+    """Split lines whose axes differ by more than 30 degrees (cards at different angles)."""
+    groups: list[tuple[float, list[TextBox]]] = []
+    for b in sorted(boxes, key=lambda b: -b.size[0]):
+        a = _axis_angle(b) if b.size[0] >= 1.8 * b.size[1] else None
+        for i, (ga, members) in enumerate(groups):
+            if a is None or abs(math.sin(a - ga)) < math.sin(math.radians(30)):
+                members.append(b)
+                break
+        else:
+            groups.append((a if a is not None else 0.0, [b]))
+            continue
+        groups[i] = (ga, members)
+    return [members for _, members in groups]
+
+
+def _first_per_key(lines: list[Line]) -> list[Line]:
+    seen: dict[str, Line] = {}
+    for ln in lines:
+        if ln.key not in seen or ln.confidence > seen[ln.key].confidence:
+            seen[ln.key] = ln
+    return list(seen.values())
+
+
+def _similarity(pairs: list[tuple[np.ndarray, np.ndarray, Line]]) -> np.ndarray | None:
+    import cv2
+
+    src = np.vstack([p[0] for p in pairs]).astype(np.float32)
+    dst = np.vstack([p[1] for p in pairs]).astype(np.float32)
+    matrix, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
+    if matrix is None:
+        return None
+    return np.vstack([matrix, [0.0, 0.0, 1.0]])
+
+
+def _match_all(template: CardTemplate, matrix: np.ndarray, lines: list[Line]) -> list[tuple[np.ndarray, np.ndarray, Line]]:
+    """Every line whose start (or end) lands on a template start (or end), as point pairs."""
+    starts = template.starts
+    ends = template.ends
+    out: list[tuple[np.ndarray, np.ndarray, Line]] = []
+    taken: set[str] = set()
+    for ln in lines:
+        card = _to_card(matrix, ln.frame)
+        height = float(np.linalg.norm(card[3] - card[0]))
+        best: tuple[float, str] | None = None
+        for role, edge in starts.items():
+            if role in taken:
+                continue
+            d = float(np.linalg.norm(card[[0, 3]] - np.asarray(edge), axis=1).mean())
+            if d < 0.45 * max(height, 10.0) and (best is None or d < best[0]):
+                best = (d, role)
+        if best is None:
+            continue
+        role = best[1]
+        label_key = next((k for k, r in template.keys.items() if r == role), None)
+        if label_key is not None and ln.text and ln.key != label_key:
+            continue  # a label position, but the text read there is not that label
+        taken.add(role)
+        out.append((np.asarray(starts[role]), ln.frame[[0, 3]], ln))
+        end = ends.get(role)
+        if end is not None:
+            d_end = float(np.linalg.norm(card[[1, 2]] - np.asarray(end), axis=1).mean())
+            if d_end < 0.45 * max(height, 10.0):
+                out.append((np.asarray(end), ln.frame[[1, 2]], ln))
+    return out
+
+
+def _homography(
+    matched: list[tuple[np.ndarray, np.ndarray, Line]],
+) -> tuple[np.ndarray, float, list[tuple[np.ndarray, np.ndarray, Line]]] | None:
+    import cv2
+
+    if len({id(m[2]) for m in matched}) < 2:
+        return None
+    src = np.vstack([m[0] for m in matched]).astype(np.float64)
+    dst = np.vstack([m[1] for m in matched]).astype(np.float64)
+    heights = [m[2].height for m in matched]
+    threshold = max(2.0, 0.35 * float(np.median(heights)))
+    distinct = len({id(m[2]) for m in matched})
+    spread_x = float(np.ptp(src[:, 0]))
+    if distinct >= 5 and spread_x > 200:
+        matrix, mask = cv2.findHomography(src, dst, cv2.RANSAC, threshold)
+    else:
+        affine, mask = cv2.estimateAffine2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=threshold)
+        matrix = None if affine is None else np.vstack([affine, [0.0, 0.0, 1.0]])
+    if matrix is None or mask is None or abs(np.linalg.det(matrix)) < 1e-9:
+        return None
+    inlier_rows = mask.ravel().astype(bool)
+    kept = [m for m, ok in zip(_per_point(matched), inlier_rows, strict=True) if ok]
+    if not kept:
+        return None
+    projected = _project(np.linalg.inv(matrix), np.vstack([k[1] for k in kept]))
+    target = np.vstack([k[0] for k in kept])
+    rms = float(np.sqrt(((projected - target) ** 2).sum(axis=1).mean()))
+    lines_kept = {id(k[2]): k[2] for k in kept}
+    triples = [m for m in matched if id(m[2]) in lines_kept]
+    return matrix, rms, triples
+
+
+def _per_point(matched: list[tuple[np.ndarray, np.ndarray, Line]]) -> list[tuple[np.ndarray, np.ndarray, Line]]:
+    out = []
+    for src, dst, ln in matched:
+        for s, d in zip(src, dst, strict=True):
+            out.append((np.asarray(s), np.asarray(d), ln))
+    return out
+
+
+def _score(fit: Fit) -> float:
+    """Confidence that the template zones sit on the card's values.
+
+    The registration residual (in card pixels; a 1000 px wide card) and the number of
+    matched lines drive it: few anchors or a poor fit drop it below the usual
+    ``min_score`` of 80, so the policy's ``uncertain`` action applies.
+    """
+    score = 99.0 - 4.0 * max(0.0, fit.rms - 2.0)
+    if fit.anchors < 6:
+        score -= 5.0 * (6 - fit.anchors)
+    return float(min(99.0, max(0.0, score)))
+
+
+def _fields_of(fit: Fit) -> list[LocatedField]:
+    template = fit.template
+    score = _score(fit)
+    out = []
+    for fid, zone in template.zones.items():
+        points = _project(fit.matrix, zone)
+        out.append(LocatedField(template.raw_names.get(fid, fid), score, Polygon.of(points.tolist()),
+                                template.card_type, fid))
+    if template.portrait is not None:
+        points = _project(fit.matrix, template.portrait)
+        out.append(LocatedField("portrait", score, Polygon.of(points.tolist()), template.card_type, PORTRAIT))
+    return out
+
+
+def _unexplained(fit: Fit, lines: list[Line]) -> list[LocatedField]:
+    """Text on the card that no zone or fixed text accounts for: reported as unknown fields."""
+    template = fit.template
+    width, height = template.size
+    matched = {id(ln) for ln in fit.lines}
+    zones = [np.asarray(z) for z in template.zones.values()]
+    if template.portrait is not None:
+        zones.append(np.asarray(template.portrait))
+    out = []
+    for ln in lines:
+        card = _to_card(fit.matrix, ln.frame)
+        centre = card.mean(axis=0)
+        if not (0 <= centre[0] <= width and 0 <= centre[1] <= height):
+            continue  # not on this card
+        tolerance = 0.35 * float(np.linalg.norm(card[3] - card[0]))
+        if id(ln) in matched and _fixed_text(template, card, tolerance):
+            continue
+        tail = card if id(ln) not in matched or ln.key not in template.keys else card[[1, 2]]
+        if any(_all_inside(zone, tail, tolerance) for zone in zones):
+            continue
+        if _fixed_text(template, card, tolerance):
+            continue
+        out.append(LocatedField("unexplained text", 90.0, Polygon.of(ln.frame.tolist()), template.card_type, None))
+    return out
+
+
+def _fixed_text(template: CardTemplate, card: np.ndarray, tolerance: float) -> bool:
+    """A line that starts and ends where a fixed text (label, title, sub-label) does."""
+    for role, end in template.ends.items():
+        if role.startswith("value:"):
+            continue
+        start = template.starts.get(role)
+        if start is None:
+            continue
+        if (np.linalg.norm(card[[0, 3]] - np.asarray(start), axis=1).max() < 2 * tolerance
+                and np.linalg.norm(card[[1, 2]] - np.asarray(end), axis=1).max() < 2 * tolerance):
+            return True
+    return False
+
+
+def _all_inside(zone: np.ndarray, points: np.ndarray, tolerance: float) -> bool:
+    x0, y0 = zone.min(axis=0) - tolerance
+    x1, y1 = zone.max(axis=0) + tolerance
+    return bool(((points[:, 0] >= x0) & (points[:, 0] <= x1) & (points[:, 1] >= y0) & (points[:, 1] <= y1)).all())
