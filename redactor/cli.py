@@ -18,6 +18,7 @@ from redactor.core.fields import CardTypeHint
 from redactor.core.imaging import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS
 from redactor.core.policy import Policy, format_effective_rules, policy_warnings
 from redactor.errors import PolicyError, RedactorError, UsageError
+from redactor.eval_cli import eval_command
 from redactor.locators import ENGINES, make_locator
 from redactor.pipeline import MANIFEST_NAME, STATE_DIR, BatchRunner, RunOptions
 from redactor.policy_files import load_bundled_policy, load_policy_file
@@ -32,6 +33,7 @@ app = typer.Typer(
 )
 policy_app = typer.Typer(help="Work with redaction policies.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
+app.command("eval")(eval_command)
 
 EXIT_OK, EXIT_DOUBT, EXIT_USAGE = 0, 1, 2
 

@@ -267,3 +267,56 @@ def test_committed_samples_are_consistent(samples_dir: Path) -> None:
             assert [f.canonical for f in detection.fields] == [f["field"] for f in truth["fields"]]
         else:
             assert detection.status == 0
+
+
+# ---------------------------------------------------------------- multi-card photos keep old outputs stable
+
+#: sha256 over the names and bytes of the truth and sidecar files of ``generate_set(count=8, seed=5)``, as
+#: written before multi-card photos existed: adding the ``multi`` kind must not change any existing output.
+DEFAULT_SET_DIGEST = "e9d7448d08f768834fd4719e4a9845e4277d33fd5d475ea72c4ab91f67a9f2d1"
+
+
+def test_default_kinds_still_give_the_same_files(tmp_path: Path) -> None:
+    import hashlib
+
+    generate_set(tmp_path, count=8, seed=5)
+    digest = hashlib.sha256()
+    for p in sorted(tmp_path.iterdir()):
+        if p.name.endswith((".truth.json", ".ailicenserec.xml")):
+            digest.update(p.name.encode())
+            digest.update(p.read_bytes())
+    assert digest.hexdigest() == DEFAULT_SET_DIGEST
+    assert not any("multicard" in p.name for p in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("index", [4, 10, 11])  # photos: the placement code that multi-card photos share
+def test_committed_photo_samples_regenerate_identically(samples_dir: Path, tmp_path: Path, index: int) -> None:
+    from redactor.generator import sample_plan, write_specimen  # the full set takes seconds; photos suffice
+
+    kind, variant, rotation = sample_plan()[index - 1]
+    committed = next(p for p in samples_dir.iterdir() if p.name.endswith(f"-{index:04d}.jpg"))
+    spec = render_specimen(kind, variant, 2024 * 1000 + index, rotation)
+    written = write_specimen(spec, tmp_path, committed.name.removesuffix(".jpg"))
+    for suffix in (".truth.json", ".ailicenserec.xml"):
+        assert Path(f"{written}{suffix}").read_bytes() == Path(f"{committed}{suffix}").read_bytes()
+    with Image.open(committed) as img:
+        diff = np.abs(np.asarray(img.convert("RGB"), dtype=np.float32) - np.asarray(spec.image, dtype=np.float32))
+    assert diff.mean() < 4  # JPEG loss only: a moved card or another background would be far off
+
+
+def test_multi_card_photo_truth_and_sidecar_agree() -> None:
+    spec = render_specimen("multi", "photo", 11, rotation=90)
+    truth = spec.truth
+    assert [c["rotation"] for c in truth["cards"]] == [90, 90]
+    detection = parse_response(spec.sidecar, image_size=(truth["width"], truth["height"]))
+    assert detection.status == 1
+    assert len(detection.fields) == sum(len(c["fields"]) for c in truth["cards"])
+    values = [f["value"] for c in truth["cards"] for f in c["fields"]]
+    assert [f.detected_text for f in detection.fields] == values
+    w, h = truth["width"], truth["height"]
+    for card in truth["cards"]:
+        assert _inside(card["card_quad"], w, h) and _inside(card["portrait"], w, h)
+        assert all(_inside(f["polygon"], w, h) for f in card["fields"])
+    a, b = (_mask(c["card_quad"], (w, h)) for c in truth["cards"])
+    assert not (a & b).any()
+    assert render_specimen("multi", "scan", 11).truth == render_specimen("multi", "photo", 11).truth

@@ -28,6 +28,7 @@ from PIL import Image
 from redactor.core.fields import PORTRAIT, CardTypeHint
 from redactor.core.results import Detection, LocatedField, Polygon
 from redactor.locators.base import BaseLocator, LocateRequest
+from redactor.locators.local.edges import refine_with_edges
 from redactor.locators.local.ocr import OcrModels, TextBox, crop_line, line_frame, shared_models
 from redactor.locators.local.templates import TEMPLATES, CardTemplate
 
@@ -35,8 +36,12 @@ from redactor.locators.local.templates import TEMPLATES, CardTemplate
 LEADING_RATIO = 2.4
 #: Lines much lower than the typical line (English sub-labels, dust) are not read.
 MIN_HEIGHT_FRACTION = 0.6
-DET_LIMIT = 960
+DET_LIMIT = 736
+FINE_DET_LIMIT = 1600
 MAX_LINES_READ = 48
+MAX_CARDS = 4
+#: Text anchors may disagree with the edge fit by this much (card pixels) before it is refused.
+EDGE_AGREEMENT = 8.0
 
 
 @dataclass
@@ -45,9 +50,12 @@ class Line:
 
     box: TextBox
     frame: np.ndarray  # start-top, end-top, end-bottom, start-bottom
+    image: np.ndarray = field(repr=False)  # the BGR image it was found in
     text: str = ""
     confidence: float = 0.0
-    used: bool = False
+    read: bool = False
+    readable: bool = True
+    role: str | None = None  # the template text this line was matched to (set by registration)
 
     @property
     def height(self) -> float:
@@ -70,6 +78,7 @@ class Fit:
     anchors: int  # matched lines
     labels: set[str] = field(default_factory=set)
     lines: list[Line] = field(default_factory=list)
+    edges: bool = False  # the card's physical edges confirmed (and refined) the fit
 
 
 def _normalise(text: str) -> str:
@@ -108,38 +117,61 @@ class LocalLocator(BaseLocator):
     def locate(self, request: LocateRequest) -> Detection:
         image = request.image
         bgr = _bgr(image)
-        lines = self._read_lines(bgr)
         allowed = [t for t in TEMPLATES if _allowed(t, request.card_type)]
+        gray = _gray(bgr)
+        lines = self._read_lines(bgr, DET_LIMIT)
+        fits = self._register_all(lines, allowed, gray)
+        if not fits and max(image.size) > DET_LIMIT * 1.4:
+            # Small text may have been lost to the detector's downscaling: look again, larger.
+            lines = self._read_lines(bgr, FINE_DET_LIMIT)
+            fits = self._register_all(lines, allowed, gray)
+        return self._detection(fits, lines, image.size)
+
+    def _register_all(self, lines: list[Line], templates: list[CardTemplate], gray: np.ndarray) -> list[Fit]:
+        """Cards one after another: each found card's lines are removed before the next search."""
         fits: list[Fit] = []
         remaining = list(lines)
-        while len(fits) < 4:
-            fit = self._register(remaining, allowed)
-            if fit is None:
-                break
-            fits.append(fit)
-            outline = _project(fit.matrix, fit.template.outline)
-            remaining = [ln for ln in remaining if not _inside(outline, ln.frame.mean(axis=0))]
-        return self._detection(fits, lines, image.size)
+        for attempt in range(2):
+            while len(fits) < MAX_CARDS:
+                fit = self._register(remaining, templates, gray)
+                if fit is None:
+                    break
+                fits.append(fit)
+                outline = _project(fit.matrix, fit.template.outline)
+                remaining = [ln for ln in remaining if not _inside(outline, ln.frame.mean(axis=0))]
+            unread = [ln for ln in remaining if not ln.read]
+            if attempt == 0 and unread and (not fits or len(remaining) >= 4):
+                self._recognise(unread)  # row leaders were not enough: read every line
+                continue
+            break
+        return fits
 
     # ------------------------------------------------------------------ reading
 
-    def _read_lines(self, bgr: np.ndarray) -> list[Line]:
-        boxes = self.models.detect(bgr, limit=DET_LIMIT)
+    def _read_lines(self, bgr: np.ndarray, limit: int) -> list[Line]:
+        """Detect lines, orient them, and read the start of each row's first line (labels lead rows)."""
+        boxes = self.models.detect(bgr, limit=limit)
         if not boxes:
             return []
         lines: list[Line] = []
         for group in _orientation_groups(boxes):
-            lines.extend(self._orient(bgr, group))
+            oriented = self._orient(bgr, group)
+            lines.extend(oriented)
         heights = np.array([ln.height for ln in lines])
-        typical = float(np.median(heights)) if len(heights) else 0.0
-        readable = [ln for ln in lines if ln.height >= MIN_HEIGHT_FRACTION * typical]
-        readable.sort(key=lambda ln: -ln.height)
-        readable = readable[:MAX_LINES_READ]
-        crops = [crop_line(bgr, ln.frame, LEADING_RATIO) for ln in readable]
-        for ln, (text, conf) in zip(readable, self.models.recognize(crops), strict=True):
+        typical = float(np.median(heights))
+        for ln in lines:
+            ln.readable = ln.height >= MIN_HEIGHT_FRACTION * typical
+        self._bgr = bgr
+        self._recognise([ln for ln in _row_leaders(lines) if ln.readable])
+        return lines
+
+    def _recognise(self, lines: list[Line]) -> None:
+        todo = [ln for ln in lines if ln.readable and not ln.read][:MAX_LINES_READ]
+        crops = [crop_line(ln.image, ln.frame, LEADING_RATIO) for ln in todo]
+        for ln, (text, conf) in zip(todo, self.models.recognize(crops), strict=True):
             ln.text = _normalise(text)
             ln.confidence = conf
-        return lines
+            ln.read = True
 
     def _orient(self, bgr: np.ndarray, boxes: list[TextBox]) -> list[Line]:
         """Frames in one shared reading direction, flipped when the text reads upside down."""
@@ -150,11 +182,11 @@ class LocalLocator(BaseLocator):
         flip = sum(1 for p in votes if p > 0.5) > len(votes) / 2
         if flip:
             frames = [np.asarray(f[[2, 3, 0, 1]]) for f in frames]
-        return [Line(b, f) for b, f in zip(boxes, frames, strict=True)]
+        return [Line(b, f, bgr) for b, f in zip(boxes, frames, strict=True)]
 
     # -------------------------------------------------------------- registration
 
-    def _register(self, lines: list[Line], templates: list[CardTemplate]) -> Fit | None:
+    def _register(self, lines: list[Line], templates: list[CardTemplate], gray: np.ndarray) -> Fit | None:
         best: tuple[int, CardTemplate] | None = None
         for template in templates:
             keys = {ln.key for ln in lines if ln.key in template.keys}
@@ -172,23 +204,29 @@ class LocalLocator(BaseLocator):
         for ln in label_lines:
             start = template.starts.get(template.keys[ln.key])
             if start is not None:
-                pairs.append((np.asarray(start), ln.frame[[0, 3]], ln))
+                pairs.append((np.asarray(start), ln.frame[[0, 3]], ln))  # top and bottom: scale from heights
         if len(pairs) < 2:
             return None
         matrix = _similarity(pairs)
         if matrix is None:
             return None
         fit: Fit | None = None
+        matched: list[tuple[np.ndarray, np.ndarray, Line]] = []
         for _ in range(3):
             matched = _match_all(template, matrix, lines)
             refined = _homography(matched)
             if refined is None:
                 break
             matrix, rms, inliers = refined
-            fit = Fit(template, matrix, rms, len({id(m[2]) for m in inliers}), {k for k in template.keys},
-                      [m[2] for m in inliers])
+            fit = Fit(template, matrix, rms, len({id(m[2]) for m in inliers}), set(), [m[2] for m in inliers])
         if fit is None:
             return None
+        edged = refine_with_edges(gray, fit.matrix, template.size)
+        if edged is not None:
+            rms_edges = _residual(matched, edged)
+            if rms_edges <= max(1.5 * fit.rms, EDGE_AGREEMENT):
+                fit.matrix, fit.rms, fit.edges = edged, rms_edges, True
+                _match_all(template, edged, lines)  # roles as seen through the final fit
         fit.labels = {ln.key for ln in fit.lines if ln.key in template.keys}
         return fit
 
@@ -211,6 +249,22 @@ class LocalLocator(BaseLocator):
         card_type = card_types.pop() if len(card_types) == 1 else None
         quad = Polygon.of(_project(supported[0].matrix, supported[0].template.outline).tolist())
         return Detection(1, tuple(fields), card_type, quad, tuple(problems))
+
+
+def _gray(bgr: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return np.asarray(cv2.GaussianBlur(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), (3, 3), 0))
+
+
+def _residual(matched: list[tuple[np.ndarray, np.ndarray, Line]], matrix: np.ndarray) -> float:
+    """RMS distance (card pixels) between template anchors and the matched lines seen through ``matrix``."""
+    if not matched:
+        return float("inf")
+    src = np.vstack([m[0] for m in matched])
+    dst = _project(np.linalg.inv(matrix), np.vstack([m[1] for m in matched]))
+    errors = np.sqrt(((src - dst) ** 2).sum(axis=1))
+    return float(np.sqrt((np.minimum(errors, 40.0) ** 2).mean()))
 
 
 def _bgr(image: Image.Image) -> np.ndarray:
@@ -281,6 +335,32 @@ def _orientation_groups(boxes: list[TextBox]) -> list[list[TextBox]]:
     return [members for _, members in groups]
 
 
+def _row_leaders(lines: list[Line]) -> list[Line]:
+    """The first line of every row, in reading order: where a card's labels are."""
+    leaders = []
+    for ln in lines:
+        axis = ln.frame[1] - ln.frame[0]
+        axis = axis / (np.linalg.norm(axis) or 1.0)
+        normal = np.array([-axis[1], axis[0]])
+        start = (ln.frame[0] + ln.frame[3]) / 2
+        mid = ln.frame.mean(axis=0)
+        leads = True
+        for other in lines:
+            if other is ln:
+                continue
+            o_start = (other.frame[0] + other.frame[3]) / 2
+            o_mid = other.frame.mean(axis=0)
+            same_row = abs(float((o_mid - mid) @ normal)) < 0.5 * max(ln.height, other.height)
+            if same_row and float((o_start - start) @ axis) < -0.5 * ln.height:
+                # an earlier line in the same row, close enough to belong to the same card
+                if float((start - o_start) @ axis) < 25 * ln.height:
+                    leads = False
+                    break
+        if leads:
+            leaders.append(ln)
+    return leaders
+
+
 def _first_per_key(lines: list[Line]) -> list[Line]:
     seen: dict[str, Line] = {}
     for ln in lines:
@@ -301,7 +381,15 @@ def _similarity(pairs: list[tuple[np.ndarray, np.ndarray, Line]]) -> np.ndarray 
 
 
 def _match_all(template: CardTemplate, matrix: np.ndarray, lines: list[Line]) -> list[tuple[np.ndarray, np.ndarray, Line]]:
-    """Every line whose start (or end) lands on a template start (or end), as point pairs."""
+    """Every line whose start (or end) lands on a template start (or end), as point pairs.
+
+    Each pair is the midpoint of a box edge. The detector's margin around glyphs grows
+    with blur, which makes a box taller and its ends further out than on the clean
+    cards the template was measured on; the excess height is taken back from the ends
+    (half of it each), so only where the glyphs start and end is compared.
+    """
+    for ln in lines:
+        ln.role = None
     starts = template.starts
     ends = template.ends
     out: list[tuple[np.ndarray, np.ndarray, Line]] = []
@@ -323,12 +411,19 @@ def _match_all(template: CardTemplate, matrix: np.ndarray, lines: list[Line]) ->
         if label_key is not None and ln.text and ln.key != label_key:
             continue  # a label position, but the text read there is not that label
         taken.add(role)
-        out.append((np.asarray(starts[role]), ln.frame[[0, 3]], ln))
+        ln.role = role
+        start = np.asarray(starts[role])
+        excess = (height - float(np.linalg.norm(start[1] - start[0]))) / 2  # card pixels
+        axis = ln.frame[1] - ln.frame[0]
+        axis = axis / (np.linalg.norm(axis) or 1.0)
+        shift = axis * excess * ln.height / max(height, 1e-6)  # back to image pixels
+        out.append((start.mean(axis=0)[None], ((ln.frame[0] + ln.frame[3]) / 2 + shift)[None], ln))
         end = ends.get(role)
         if end is not None:
-            d_end = float(np.linalg.norm(card[[1, 2]] - np.asarray(end), axis=1).mean())
+            end = np.asarray(end)
+            d_end = float(np.linalg.norm(card[[1, 2]] - end, axis=1).mean())
             if d_end < 0.45 * max(height, 10.0):
-                out.append((np.asarray(end), ln.frame[[1, 2]], ln))
+                out.append((end.mean(axis=0)[None], ((ln.frame[1] + ln.frame[2]) / 2 - shift)[None], ln))
     return out
 
 
@@ -344,12 +439,14 @@ def _homography(
     heights = [m[2].height for m in matched]
     threshold = max(2.0, 0.35 * float(np.median(heights)))
     distinct = len({id(m[2]) for m in matched})
-    spread_x = float(np.ptp(src[:, 0]))
-    if distinct >= 5 and spread_x > 200:
-        matrix, mask = cv2.findHomography(src, dst, cv2.RANSAC, threshold)
-    else:
-        affine, mask = cv2.estimateAffine2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=threshold)
-        matrix = None if affine is None else np.vstack([affine, [0.0, 0.0, 1.0]])
+    affine, mask = cv2.estimateAffine2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=threshold)
+    matrix = None if affine is None else np.vstack([affine, [0.0, 0.0, 1.0]])
+    if matrix is not None and distinct >= 5 and float(np.ptp(src[:, 0])) > 250:
+        # Perspective only when an affine map leaves residuals it explains (photos, not scans).
+        homography, h_mask = cv2.findHomography(src, dst, cv2.RANSAC, threshold)
+        if homography is not None and h_mask is not None:
+            if _truncated_loss(homography, src, dst, threshold) < 0.8 * _truncated_loss(matrix, src, dst, threshold):
+                matrix, mask = homography, h_mask
     if matrix is None or mask is None or abs(np.linalg.det(matrix)) < 1e-9:
         return None
     inlier_rows = mask.ravel().astype(bool)
@@ -362,6 +459,12 @@ def _homography(
     lines_kept = {id(k[2]): k[2] for k in kept}
     triples = [m for m in matched if id(m[2]) in lines_kept]
     return matrix, rms, triples
+
+
+def _truncated_loss(matrix: np.ndarray, src: np.ndarray, dst: np.ndarray, cap: float) -> float:
+    """Mean squared error over all pairs, each capped: robust to outliers, fair to both models."""
+    errors = np.sqrt(((_project(matrix, src) - dst) ** 2).sum(axis=1))
+    return float((np.minimum(errors, cap) ** 2).mean())
 
 
 def _per_point(matched: list[tuple[np.ndarray, np.ndarray, Line]]) -> list[tuple[np.ndarray, np.ndarray, Line]]:
@@ -380,9 +483,11 @@ def _score(fit: Fit) -> float:
     ``min_score`` of 80, so the policy's ``uncertain`` action applies.
     """
     score = 99.0 - 4.0 * max(0.0, fit.rms - 2.0)
+    if not fit.edges:
+        score -= 10.0
     if fit.anchors < 6:
         score -= 5.0 * (6 - fit.anchors)
-    return float(min(99.0, max(0.0, score)))
+    return float(round(min(99.0, max(0.0, score))))
 
 
 def _fields_of(fit: Fit) -> list[LocatedField]:
@@ -400,13 +505,18 @@ def _fields_of(fit: Fit) -> list[LocatedField]:
 
 
 def _unexplained(fit: Fit, lines: list[Line]) -> list[LocatedField]:
-    """Text on the card that no zone or fixed text accounts for: reported as unknown fields."""
+    """Text on the card that no zone or fixed text accounts for: reported as unknown fields.
+
+    A line is explained when it is a fixed text (a label alone, a title, a sub-label),
+    when it lies inside a value zone, or when it starts with a label and its rest lies
+    inside that label's value zone. Anything else on the card, a value printed outside
+    its zone, a sticker, a registration gone wrong, is masked as an unknown field.
+    """
     template = fit.template
     width, height = template.size
-    matched = {id(ln) for ln in fit.lines}
-    zones = [np.asarray(z) for z in template.zones.values()]
+    zones = {fid: np.asarray(z) for fid, z in template.zones.items()}
     if template.portrait is not None:
-        zones.append(np.asarray(template.portrait))
+        zones[PORTRAIT] = np.asarray(template.portrait)
     out = []
     for ln in lines:
         card = _to_card(fit.matrix, ln.frame)
@@ -414,12 +524,13 @@ def _unexplained(fit: Fit, lines: list[Line]) -> list[LocatedField]:
         if not (0 <= centre[0] <= width and 0 <= centre[1] <= height):
             continue  # not on this card
         tolerance = 0.35 * float(np.linalg.norm(card[3] - card[0]))
-        if id(ln) in matched and _fixed_text(template, card, tolerance):
-            continue
-        tail = card if id(ln) not in matched or ln.key not in template.keys else card[[1, 2]]
-        if any(_all_inside(zone, tail, tolerance) for zone in zones):
-            continue
         if _fixed_text(template, card, tolerance):
+            continue
+        role = ln.role or ""
+        label_field = template.label_fields.get(role)
+        if label_field is not None and _all_inside(zones[label_field], card[[1, 2]], tolerance):
+            continue  # "label + value" read as one line
+        if any(_all_inside(zone, card, tolerance) for zone in zones.values()):
             continue
         out.append(LocatedField("unexplained text", 90.0, Polygon.of(ln.frame.tolist()), template.card_type, None))
     return out

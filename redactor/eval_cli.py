@@ -1,0 +1,99 @@
+"""``redactor eval DIR``: measure a locator (plus the policy's padding) against generated ground truth.
+
+The lead's main typer app registers :func:`eval_command` as ``eval``. It prints figures and
+asserts nothing, so it exits 0 whatever it measures (2 only for usage errors). It prints
+field ids and image names, never DetectedText or truth values.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from redactor.core.policy import Policy
+from redactor.errors import PolicyError, UsageError
+from redactor.evaluation import ImageResult, format_report, run_evaluation
+from redactor.locators import ENGINES, make_locator
+from redactor.policy_files import load_bundled_policy, load_policy_file
+
+EXIT_USAGE = 2
+
+
+def _load_policy(policy: str | None) -> Policy:
+    """Same lookup as ``redactor run``: a path if it looks like one, else a bundled name."""
+    if policy is None:
+        return load_bundled_policy("default")
+    path = Path(policy)
+    if path.exists() or path.suffix in (".yaml", ".yml") or "/" in policy:
+        return load_policy_file(path)
+    return load_bundled_policy(policy)
+
+
+def eval_command(
+    directory: Annotated[
+        Path, typer.Argument(help="Folder of generated images, each with <image>.truth.json next to it (recursive).")
+    ],
+    engine: Annotated[
+        str, typer.Option("--engine", "-e", help=f"Locator to measure: {', '.join(ENGINES)}.")
+    ] = "replay",
+    policy: Annotated[
+        Optional[str],
+        typer.Option(
+            "--policy",
+            "-p",
+            help="Policy YAML file, or a bundled policy name (default, strict, minimal). Default: the bundled default.",
+        ),
+    ] = None,
+    json_out: Annotated[
+        Optional[Path], typer.Option("--json", help="Write the summary and every per-image record to this JSON file.")
+    ] = None,
+    limit: Annotated[
+        Optional[int], typer.Option("--limit", min=1, help="Only the first N images (path order).")
+    ] = None,
+    show_failures: Annotated[
+        bool,
+        typer.Option("--show-failures", help="List images with uncovered sensitive fields (field ids and reasons)."),
+    ] = False,
+) -> None:
+    """Measure how well a locator and policy cover the ground-truth fields (prints figures, asserts nothing)."""
+    try:
+        if not directory.is_dir():
+            raise UsageError(f"{directory} is not a folder")
+        pol = _load_policy(policy)
+        locator = make_locator(engine)
+    except (PolicyError, UsageError) as exc:
+        typer.echo(f"redactor: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+    progress = _progress_printer()
+    evaluation = run_evaluation(directory, locator, pol, limit=limit, on_progress=progress)
+    if progress is not None:
+        sys.stderr.write("\r\033[K")
+    if not evaluation.results:
+        typer.echo(f"redactor: no images with a .truth.json file found below {directory}", err=True)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(evaluation.to_record(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    typer.echo(format_report(evaluation, show_failures=show_failures))
+    if json_out is not None:
+        typer.echo(f"per-image records: {json_out}", err=True)
+
+
+def _progress_printer() -> Callable[[ImageResult], None] | None:
+    """A one-line counter on a terminal (slow engines take a while); nothing when piped."""
+    if not sys.stderr.isatty():
+        return None
+    count = 0
+
+    def tick(result: ImageResult) -> None:
+        nonlocal count
+        count += 1
+        sys.stderr.write(f"\revaluated {count} images ({result.decision.value}: {result.name[-40:]})\033[K")
+        sys.stderr.flush()
+
+    return tick
