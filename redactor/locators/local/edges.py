@@ -1,21 +1,26 @@
 """Refine a card's registration with its physical edges.
 
-Text anchors put the template roughly in place; the card's four edges put it exactly,
-perspective included. Along each predicted edge, intensity profiles are sampled across
-it and the strongest step near the prediction is taken as the edge; a robust line fit
-per side and their intersections give the corners. A side that does not show a clear,
-straight edge (a card on a background of the same colour) makes the refinement fail,
-and the caller keeps the text-only fit.
+Text anchors put the template roughly in place (well near the labels, less well far
+from them); the card's four edges put it exactly, perspective included. Along each
+predicted side, intensity profiles are sampled across it and every strong step is a
+candidate edge point. A line is then found per side by consensus: roughly parallel to
+the prediction and supported by most profiles. Among well-supported lines the outermost
+is the card's edge (the portrait frame and text lines are inside it). The four lines'
+intersections give the corners. A side without such a line (a card on a background of
+its own colour) makes the refinement fail, and the caller keeps the text-only fit.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-SAMPLES_PER_SIDE = 24
-#: Search half-width across each edge, as a fraction of the card's size in the image.
-SEARCH = 0.06
-MIN_INLIER_FRACTION = 0.55
+PROFILES_PER_SIDE = 32
+#: Search half-width across each edge, as a fraction of the card's diagonal in the image.
+SEARCH = 0.12
+MIN_SUPPORT = 0.55
+MAX_ANGLE = math.radians(12.0)
 
 
 def _project(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -23,7 +28,9 @@ def _project(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     return np.asarray(homogeneous[:, :2] / homogeneous[:, 2:3])
 
 
-def refine_with_edges(gray: np.ndarray, matrix: np.ndarray, size: tuple[float, float]) -> np.ndarray | None:
+def refine_with_edges(
+    gray: np.ndarray, matrix: np.ndarray, size: tuple[float, float], search: float = SEARCH
+) -> np.ndarray | None:
     """A card->image homography from the card's edges, or ``None`` when the edges are not clear."""
     import cv2
 
@@ -31,70 +38,80 @@ def refine_with_edges(gray: np.ndarray, matrix: np.ndarray, size: tuple[float, f
     corners_card = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float64)
     corners_img = _project(matrix, corners_card)
     diagonal = float(np.linalg.norm(corners_img[2] - corners_img[0]))
-    reach = max(6.0, SEARCH * diagonal)
+    reach = max(8.0, search * diagonal)
     offsets = np.linspace(-reach, reach, int(2 * reach) + 1)
     lines = []
     for side in range(4):
         a, b = corners_card[side], corners_card[(side + 1) % 4]
-        t = np.linspace(0.12, 0.88, SAMPLES_PER_SIDE)[:, None]
-        along_card = a + (b - a) * t
-        # outward normal in card space, mapped to the image by finite differences
+        t = np.linspace(0.1, 0.9, PROFILES_PER_SIDE)[:, None]
         edge = (b - a) / np.linalg.norm(b - a)
         outward = np.array([edge[1], -edge[0]])
-        p = _project(matrix, along_card)
-        q = _project(matrix, along_card + outward * 5.0)
+        p = _project(matrix, a + (b - a) * t)
+        q = _project(matrix, a + (b - a) * t + outward * 5.0)
         normal = (q - p) / np.linalg.norm(q - p, axis=1, keepdims=True)
         xs = (p[:, None, 0] + normal[:, None, 0] * offsets[None, :]).astype(np.float32)
         ys = (p[:, None, 1] + normal[:, None, 1] * offsets[None, :]).astype(np.float32)
         profiles = cv2.remap(gray, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float64)
-        step = np.abs(np.diff(profiles, axis=1))
-        # prefer steps near the prediction: a gentle penalty with distance
-        step *= 1.0 - 0.5 * (np.abs(offsets[:-1] + 0.5) / reach)[None, :]
-        best = step.argmax(axis=1)
-        strength = step[np.arange(len(best)), best]
-        found = p + normal * (offsets[best] + 0.5)[:, None]
-        good = strength > max(6.0, 0.35 * float(np.median(strength)))
-        if good.sum() < MIN_INLIER_FRACTION * len(found):
-            return None
-        line = _robust_line(found[good])
+        line = _side_line(profiles, offsets, p, normal)
         if line is None:
             return None
         lines.append(line)
     corners = []
-    for i in range(4):
+    for i in range(4):  # lines[i] runs from corner i to corner i+1: corner i is lines[i-1] x lines[i]
         point = _intersect(lines[i - 1], lines[i])
         if point is None:
             return None
         corners.append(point)
-    # lines[i] runs from corner i to corner i+1, so corner i is lines[i-1] x lines[i]
     refined, _ = cv2.findHomography(corners_card, np.array(corners), 0)
     return None if refined is None else np.asarray(refined)
 
 
-def _robust_line(points: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """(point, direction) of the line most points agree with (RANSAC, then least squares)."""
-    if len(points) < 4:
+def _side_line(
+    profiles: np.ndarray, offsets: np.ndarray, base: np.ndarray, normal: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The outermost well-supported straight edge across the profiles of one side."""
+    step = np.abs(np.diff(profiles, axis=1))
+    n_profiles, n_steps = step.shape
+    # candidates: local maxima that are strong for their profile
+    peak = step.max(axis=1, keepdims=True)
+    left = np.pad(step, ((0, 0), (1, 0)))[:, :-1]
+    right = np.pad(step, ((0, 0), (0, 1)))[:, 1:]
+    is_candidate = (step >= left) & (step >= right) & (step >= np.maximum(2.5, 0.3 * peak))
+    rows, cols = np.nonzero(is_candidate)
+    if len(rows) < 2:
         return None
+    along = np.arange(n_profiles, dtype=np.float64)
+    offset_at = (offsets[:-1] + 0.5)[cols]
+    # Work in (profile index, offset) space: a straight image line is (nearly) a straight
+    # line here too, since profiles are evenly spaced along a straight predicted side.
+    spacing = float(np.linalg.norm(base[-1] - base[0])) / max(1, n_profiles - 1)
+    max_slope = math.tan(MAX_ANGLE) * spacing
+    tolerance = 1.5 + 0.004 * spacing * n_profiles
     rng = np.random.default_rng(0)
-    best_inliers: np.ndarray | None = None
-    spread = float(np.linalg.norm(points.max(axis=0) - points.min(axis=0)))
-    tolerance = max(1.5, 0.012 * spread)
-    for _ in range(40):
-        i, j = rng.choice(len(points), 2, replace=False)
-        d = points[j] - points[i]
-        norm = np.linalg.norm(d)
-        if norm < 1e-6:
+    lines: list[tuple[int, float, float, float]] = []  # support, mean offset, slope, intercept
+    for _ in range(300):
+        i, j = rng.choice(len(rows), 2, replace=False)
+        if rows[i] == rows[j]:
             continue
-        n = np.array([-d[1], d[0]]) / norm
-        dist = np.abs((points - points[i]) @ n)
-        inliers = dist < tolerance
-        if best_inliers is None or inliers.sum() > best_inliers.sum():
-            best_inliers = inliers
-    if best_inliers is None or best_inliers.sum() < MIN_INLIER_FRACTION * len(points):
+        slope = (offset_at[j] - offset_at[i]) / (rows[j] - rows[i])
+        if abs(slope) > max_slope:
+            continue
+        intercept = offset_at[i] - slope * rows[i]
+        predicted = slope * rows + intercept
+        close = np.abs(offset_at - predicted) <= tolerance
+        support = len(set(rows[close].tolist()))
+        if support >= MIN_SUPPORT * n_profiles:
+            lines.append((support, float(np.mean(slope * along + intercept)), slope, intercept))
+    if not lines:
         return None
-    chosen = points[best_inliers]
-    centre = chosen.mean(axis=0)
-    _, _, vt = np.linalg.svd(chosen - centre)
+    best = max(s for s, *_ in lines)
+    strong = [ln for ln in lines if ln[0] >= 0.85 * best]
+    support, _, slope, intercept = max(strong, key=lambda ln: ln[1])  # the outermost
+    predicted = slope * rows + intercept
+    close = np.abs(offset_at - predicted) <= tolerance
+    points = base[rows[close]] + normal[rows[close]] * offset_at[close][:, None]
+    centre = points.mean(axis=0)
+    _, _, vt = np.linalg.svd(points - centre)
     return centre, vt[0]
 
 

@@ -40,6 +40,14 @@ DET_LIMIT = 736
 FINE_DET_LIMIT = 1600
 MAX_LINES_READ = 48
 MAX_CARDS = 4
+#: Anchors must span this fraction of the card (both ways) before shear, and twice it
+#: before perspective, is fitted.
+MIN_SPREAD = 0.15
+#: Without confirmation by the card's edges, a text-only fit is trusted only with this
+#: many matched lines and at most this residual (card pixels); otherwise the image is
+#: quarantined: a template zone in the wrong place would mask the wrong pixels.
+MIN_TEXT_ANCHORS = 8
+MAX_TEXT_RMS = 6.0
 #: Text anchors may disagree with the edge fit by this much (card pixels) before it is refused.
 EDGE_AGREEMENT = 8.0
 
@@ -79,6 +87,14 @@ class Fit:
     labels: set[str] = field(default_factory=set)
     lines: list[Line] = field(default_factory=list)
     edges: bool = False  # the card's physical edges confirmed (and refined) the fit
+    spread: float = 0.0  # how much of the card the anchors span (the smaller of width and height share)
+
+    @property
+    def reliable(self) -> bool:
+        """Edges confirmed the fit, or text anchors spread over the card fit it tightly."""
+        if self.edges:
+            return True
+        return self.anchors >= MIN_TEXT_ANCHORS and self.spread >= 0.45 and self.rms <= MAX_TEXT_RMS
 
 
 def _normalise(text: str) -> str:
@@ -212,21 +228,26 @@ class LocalLocator(BaseLocator):
             return None
         fit: Fit | None = None
         matched: list[tuple[np.ndarray, np.ndarray, Line]] = []
-        for _ in range(3):
-            matched = _match_all(template, matrix, lines)
-            refined = _homography(matched)
+        # Coarse to fine: generous matching under the similarity, tighter as the fit improves.
+        for tolerance in (0.9, 0.6, 0.45):
+            matched = _match_all(template, matrix, lines, tolerance)
+            refined = _homography(matched, template.size)
             if refined is None:
                 break
             matrix, rms, inliers = refined
             fit = Fit(template, matrix, rms, len({id(m[2]) for m in inliers}), set(), [m[2] for m in inliers])
+            fit.spread = _spread(inliers, template.size)
         if fit is None:
             return None
-        edged = refine_with_edges(gray, fit.matrix, template.size)
-        if edged is not None:
+        for reach in (0.05, 0.15, 0.25):
+            edged = refine_with_edges(gray, fit.matrix, template.size, reach)
+            if edged is None or not _plausible(edged, template.size):
+                continue
             rms_edges = _residual(matched, edged)
             if rms_edges <= max(1.5 * fit.rms, EDGE_AGREEMENT):
                 fit.matrix, fit.rms, fit.edges = edged, rms_edges, True
-                _match_all(template, edged, lines)  # roles as seen through the final fit
+                _match_all(template, edged, lines, 0.45)  # roles as seen through the final fit
+                break
         fit.labels = {ln.key for ln in fit.lines if ln.key in template.keys}
         return fit
 
@@ -242,9 +263,11 @@ class LocalLocator(BaseLocator):
         for fit in supported:
             fields.extend(_fields_of(fit))
             fields.extend(_unexplained(fit, lines))
-            if fit.anchors < 4:
-                problems.append(f"{fit.template.card_type.value if fit.template.card_type else ''}: "
-                                f"only {fit.anchors} anchors matched")
+            if not fit.reliable:
+                problems.append(
+                    f"card registration uncertain ({fit.anchors} text anchors, residual {fit.rms:.1f} px, "
+                    "card edges not confirmed)"
+                )
         card_types = {f.template.card_type for f in supported}
         card_type = card_types.pop() if len(card_types) == 1 else None
         quad = Polygon.of(_project(supported[0].matrix, supported[0].template.outline).tolist())
@@ -380,7 +403,9 @@ def _similarity(pairs: list[tuple[np.ndarray, np.ndarray, Line]]) -> np.ndarray 
     return np.vstack([matrix, [0.0, 0.0, 1.0]])
 
 
-def _match_all(template: CardTemplate, matrix: np.ndarray, lines: list[Line]) -> list[tuple[np.ndarray, np.ndarray, Line]]:
+def _match_all(
+    template: CardTemplate, matrix: np.ndarray, lines: list[Line], tolerance: float = 0.45
+) -> list[tuple[np.ndarray, np.ndarray, Line]]:
     """Every line whose start (or end) lands on a template start (or end), as point pairs.
 
     Each pair is the midpoint of a box edge. The detector's margin around glyphs grows
@@ -402,7 +427,7 @@ def _match_all(template: CardTemplate, matrix: np.ndarray, lines: list[Line]) ->
             if role in taken:
                 continue
             d = float(np.linalg.norm(card[[0, 3]] - np.asarray(edge), axis=1).mean())
-            if d < 0.45 * max(height, 10.0) and (best is None or d < best[0]):
+            if d < tolerance * max(height, 10.0) and (best is None or d < best[0]):
                 best = (d, role)
         if best is None:
             continue
@@ -422,13 +447,14 @@ def _match_all(template: CardTemplate, matrix: np.ndarray, lines: list[Line]) ->
         if end is not None:
             end = np.asarray(end)
             d_end = float(np.linalg.norm(card[[1, 2]] - end, axis=1).mean())
-            if d_end < 0.45 * max(height, 10.0):
+            if d_end < 0.7 * tolerance * max(height, 10.0):
                 out.append((end.mean(axis=0)[None], ((ln.frame[1] + ln.frame[2]) / 2 - shift)[None], ln))
     return out
 
 
 def _homography(
     matched: list[tuple[np.ndarray, np.ndarray, Line]],
+    size: tuple[float, float],
 ) -> tuple[np.ndarray, float, list[tuple[np.ndarray, np.ndarray, Line]]] | None:
     import cv2
 
@@ -439,15 +465,21 @@ def _homography(
     heights = [m[2].height for m in matched]
     threshold = max(2.0, 0.35 * float(np.median(heights)))
     distinct = len({id(m[2]) for m in matched})
-    affine, mask = cv2.estimateAffine2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=threshold)
+    spread = float(np.ptp(src[:, 0])) / size[0], float(np.ptp(src[:, 1])) / size[1]
+    if min(spread) < MIN_SPREAD:
+        # Anchors on one column (or one row) pin rotation and scale, not shear: stay similar.
+        affine, mask = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=threshold)
+    else:
+        affine, mask = cv2.estimateAffine2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=threshold)
     matrix = None if affine is None else np.vstack([affine, [0.0, 0.0, 1.0]])
-    if matrix is not None and distinct >= 5 and float(np.ptp(src[:, 0])) > 250:
-        # Perspective only when an affine map leaves residuals it explains (photos, not scans).
+    if matrix is not None and distinct >= 5 and min(spread) >= 2 * MIN_SPREAD:
+        # Perspective only when it clearly explains the anchors better than an affine map.
         homography, h_mask = cv2.findHomography(src, dst, cv2.RANSAC, threshold)
         if homography is not None and h_mask is not None:
-            if _truncated_loss(homography, src, dst, threshold) < 0.8 * _truncated_loss(matrix, src, dst, threshold):
+            better = _truncated_loss(homography, src, dst, threshold) < 0.8 * _truncated_loss(matrix, src, dst, threshold)
+            if better and _plausible(homography, size):
                 matrix, mask = homography, h_mask
-    if matrix is None or mask is None or abs(np.linalg.det(matrix)) < 1e-9:
+    if matrix is None or mask is None or abs(np.linalg.det(matrix)) < 1e-9 or not _plausible(matrix, size):
         return None
     inlier_rows = mask.ravel().astype(bool)
     kept = [m for m, ok in zip(_per_point(matched), inlier_rows, strict=True) if ok]
@@ -459,6 +491,38 @@ def _homography(
     lines_kept = {id(k[2]): k[2] for k in kept}
     triples = [m for m in matched if id(m[2]) in lines_kept]
     return matrix, rms, triples
+
+
+def _spread(matched: list[tuple[np.ndarray, np.ndarray, Line]], size: tuple[float, float]) -> float:
+    src = np.vstack([m[0] for m in matched])
+    return float(min(np.ptp(src[:, 0]) / size[0], np.ptp(src[:, 1]) / size[1]))
+
+
+def _plausible(matrix: np.ndarray, size: tuple[float, float]) -> bool:
+    """Whether ``matrix`` maps the card to a shape a photographed card can have.
+
+    A convex quadrilateral, corners between 50 and 130 degrees, opposite sides within a
+    factor of 1.6 of each other: a fit outside that has latched onto wrong anchors.
+    """
+    width, height = size
+    corners = _project(matrix, [[0, 0], [width, 0], [width, height], [0, height]])
+    if not np.isfinite(corners).all():
+        return False
+    sides = [corners[(i + 1) % 4] - corners[i] for i in range(4)]
+    lengths = [float(np.linalg.norm(v)) for v in sides]
+    if min(lengths) < 8.0:
+        return False
+    crosses = [float(np.cross(sides[i - 1], sides[i])) for i in range(4)]
+    if not (all(c > 0 for c in crosses) or all(c < 0 for c in crosses)):
+        return False
+    for i in range(4):
+        a, b = -sides[i - 1], sides[i]
+        angle = math.degrees(math.acos(float(np.clip(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)), -1, 1))))
+        if not 50.0 <= angle <= 130.0:
+            return False
+    return max(lengths[0], lengths[2]) <= 1.6 * min(lengths[0], lengths[2]) and max(
+        lengths[1], lengths[3]
+    ) <= 1.6 * min(lengths[1], lengths[3])
 
 
 def _truncated_loss(matrix: np.ndarray, src: np.ndarray, dst: np.ndarray, cap: float) -> float:
@@ -483,10 +547,8 @@ def _score(fit: Fit) -> float:
     ``min_score`` of 80, so the policy's ``uncertain`` action applies.
     """
     score = 99.0 - 4.0 * max(0.0, fit.rms - 2.0)
-    if not fit.edges:
-        score -= 10.0
-    if fit.anchors < 6:
-        score -= 5.0 * (6 - fit.anchors)
+    if not fit.reliable:
+        score -= 30.0
     return float(round(min(99.0, max(0.0, score))))
 
 
