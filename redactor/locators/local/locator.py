@@ -48,6 +48,8 @@ MIN_SPREAD = 0.15
 #: quarantined: a template zone in the wrong place would mask the wrong pixels.
 MIN_TEXT_ANCHORS = 8
 MAX_TEXT_RMS = 6.0
+#: A line belongs to a field when at least this share of its glyphs lies in the field's zone.
+ATTRIBUTION_SHARE = 0.5
 #: Text anchors may disagree with the edge fit by this much (card pixels) before it is refused.
 EDGE_AGREEMENT = 8.0
 
@@ -261,8 +263,7 @@ class LocalLocator(BaseLocator):
         fields: list[LocatedField] = []
         problems: list[str] = []
         for fit in supported:
-            fields.extend(_fields_of(fit))
-            fields.extend(_unexplained(fit, lines))
+            fields.extend(_fields_of(fit, lines))
             if not fit.reliable:
                 problems.append(
                     f"card registration uncertain ({fit.anchors} text anchors, residual {fit.rms:.1f} px, "
@@ -546,40 +547,30 @@ def _score(fit: Fit) -> float:
     matched lines drive it: few anchors or a poor fit drop it below the usual
     ``min_score`` of 80, so the policy's ``uncertain`` action applies.
     """
-    score = 99.0 - 4.0 * max(0.0, fit.rms - 2.0)
+    score = 97.0 - max(0.0, fit.rms - EDGE_AGREEMENT / 2) if fit.edges else 92.0 - 3.0 * max(0.0, fit.rms - 2.0)
     if not fit.reliable:
         score -= 30.0
     return float(round(min(99.0, max(0.0, score))))
 
 
-def _fields_of(fit: Fit) -> list[LocatedField]:
-    template = fit.template
-    score = _score(fit)
-    out = []
-    for fid, zone in template.zones.items():
-        points = _project(fit.matrix, zone)
-        out.append(LocatedField(template.raw_names.get(fid, fid), score, Polygon.of(points.tolist()),
-                                template.card_type, fid))
-    if template.portrait is not None:
-        points = _project(fit.matrix, template.portrait)
-        out.append(LocatedField("portrait", score, Polygon.of(points.tolist()), template.card_type, PORTRAIT))
-    return out
+def _fields_of(fit: Fit, lines: list[Line]) -> list[LocatedField]:
+    """Every field as its template zone, grown to take in the text found mostly inside it;
+    text on the card that belongs to no zone is reported as an unknown field.
 
-
-def _unexplained(fit: Fit, lines: list[Line]) -> list[LocatedField]:
-    """Text on the card that no zone or fixed text accounts for: reported as unknown fields.
-
-    A line is explained when it is a fixed text (a label alone, a title, a sub-label),
-    when it lies inside a value zone, or when it starts with a label and its rest lies
-    inside that label's value zone. Anything else on the card, a value printed outside
-    its zone, a sticker, a registration gone wrong, is masked as an unknown field.
+    A line is attributed to the zone holding most of its glyphs (for a "label + value"
+    line, the part after the label goes to that label's field). The field's polygon is
+    the hull of its zone and its lines, so a value that spills over its zone is still
+    covered. Fixed texts (labels alone, titles, sub-labels) are left out.
     """
+    import cv2
+
     template = fit.template
     width, height = template.size
-    zones = {fid: np.asarray(z) for fid, z in template.zones.items()}
+    zones = {fid: np.asarray(z, dtype=np.float64) for fid, z in template.zones.items()}
     if template.portrait is not None:
-        zones[PORTRAIT] = np.asarray(template.portrait)
-    out = []
+        zones[PORTRAIT] = np.asarray(template.portrait, dtype=np.float64)
+    extra: dict[str, list[np.ndarray]] = {fid: [] for fid in zones}
+    unknown: list[LocatedField] = []
     for ln in lines:
         card = _to_card(fit.matrix, ln.frame)
         centre = card.mean(axis=0)
@@ -588,14 +579,63 @@ def _unexplained(fit: Fit, lines: list[Line]) -> list[LocatedField]:
         tolerance = 0.35 * float(np.linalg.norm(card[3] - card[0]))
         if _fixed_text(template, card, tolerance):
             continue
-        role = ln.role or ""
-        label_field = template.label_fields.get(role)
-        if label_field is not None and _all_inside(zones[label_field], card[[1, 2]], tolerance):
-            continue  # "label + value" read as one line
-        if any(_all_inside(zone, card, tolerance) for zone in zones.values()):
+        glyphs = _glyph_extent(card)
+        label_field = template.label_fields.get(ln.role or "")
+        if label_field is not None:
+            tail = np.array([_lerp(glyphs[0], glyphs[1], 0.5), glyphs[1], glyphs[2], _lerp(glyphs[3], glyphs[2], 0.5)])
+            if _share_inside(zones[label_field], tail) >= ATTRIBUTION_SHARE:
+                extra[label_field].append(tail)
+                continue
+        shares = {fid: _share_inside(zone, glyphs) for fid, zone in zones.items()}
+        owner = max(shares, key=lambda fid: shares[fid])
+        if shares[owner] >= ATTRIBUTION_SHARE:
+            extra[owner].append(glyphs)
             continue
-        out.append(LocatedField("unexplained text", 90.0, Polygon.of(ln.frame.tolist()), template.card_type, None))
-    return out
+        if ln.role is not None and label_field is None and not ln.role.startswith("value:"):
+            continue  # a matched fixed text that carries no value (a sub-label, a title)
+        unknown.append(LocatedField("unexplained text", 90.0, Polygon.of(ln.frame.tolist()), template.card_type, None))
+    score = _score(fit)
+    out = []
+    for fid, zone in zones.items():
+        points = zone
+        if extra[fid]:
+            stacked = np.vstack([zone, *extra[fid]]).astype(np.float32)
+            points = cv2.convexHull(stacked).reshape(-1, 2).astype(np.float64)
+        raw = "portrait" if fid == PORTRAIT else template.raw_names.get(fid, fid)
+        polygon = Polygon.of(_project(fit.matrix, points).tolist())
+        out.append(LocatedField(raw, score, polygon, template.card_type, fid))
+    return out + unknown
+
+
+def _lerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+    return np.asarray(a + (b - a) * t)
+
+
+def _share_inside(zone: np.ndarray, quad: np.ndarray) -> float:
+    """Share of ``quad``'s bounding box inside ``zone``'s bounding box (both axis-aligned in card space)."""
+    zx0, zy0 = zone.min(axis=0)
+    zx1, zy1 = zone.max(axis=0)
+    qx0, qy0 = quad.min(axis=0)
+    qx1, qy1 = quad.max(axis=0)
+    area = max(1e-6, (qx1 - qx0) * (qy1 - qy0))
+    ix = max(0.0, min(zx1, qx1) - max(zx0, qx0))
+    iy = max(0.0, min(zy1, qy1) - max(zy0, qy0))
+    return float(ix * iy / area)
+
+
+def _glyph_extent(card: np.ndarray) -> np.ndarray:
+    """A detector box shrunk to about where its glyphs are (the detector adds a margin
+    of roughly a quarter of the box height at each end, a fifth above and below)."""
+    start, end = (card[0] + card[3]) / 2, (card[1] + card[2]) / 2
+    top, bottom = (card[0] + card[1]) / 2, (card[3] + card[2]) / 2
+    h = float(np.linalg.norm(bottom - top))
+    along = (end - start) / (np.linalg.norm(end - start) or 1.0)
+    across = (bottom - top) / (h or 1.0)
+    length = float(np.linalg.norm(end - start))
+    inset = min(0.25 * h, 0.45 * length)
+    s, e = start + along * inset, end - along * inset
+    up, down = -across * 0.3 * h, across * 0.3 * h
+    return np.array([s + up, e + up, e + down, s + down])
 
 
 def _fixed_text(template: CardTemplate, card: np.ndarray, tolerance: float) -> bool:
