@@ -38,6 +38,11 @@ LEADING_RATIO = 2.4
 MIN_HEIGHT_FRACTION = 0.6
 DET_LIMIT = 736
 FINE_DET_LIMIT = 1600
+ZOOM_LIMIT = 1280
+#: Detector boxes lower than this (image pixels; glyphs are about half) are too small to
+#: read well: zoom in on them, enlarging to about ZOOM_TARGET.
+SMALL_TEXT = 28.0
+ZOOM_TARGET = 44.0
 MAX_LINES_READ = 48
 MAX_CARDS = 4
 #: Anchors must span this fraction of the card (both ways) before shear, and twice it
@@ -140,9 +145,15 @@ class LocalLocator(BaseLocator):
         lines = self._read_lines(bgr, DET_LIMIT)
         fits = self._register_all(lines, allowed, gray)
         if not fits and max(image.size) > DET_LIMIT * 1.4:
-            # Small text may have been lost to the detector's downscaling: look again, larger.
+            # Small text may have been lost to the detector's downscaling: look again at
+            # full size, then zoom into where the text is (a card far from the camera).
             lines = self._read_lines(bgr, FINE_DET_LIMIT)
             fits = self._register_all(lines, allowed, gray)
+            region = None if fits else _small_text_region(lines, image.size)
+            if region is not None:
+                box, scale = region
+                lines = self._read_lines(bgr, ZOOM_LIMIT, box, scale)
+                fits = self._register_all(lines, allowed, gray)
         return self._detection(fits, lines, image.size)
 
     def _register_all(self, lines: list[Line], templates: list[CardTemplate], gray: np.ndarray) -> list[Fit]:
@@ -166,9 +177,18 @@ class LocalLocator(BaseLocator):
 
     # ------------------------------------------------------------------ reading
 
-    def _read_lines(self, bgr: np.ndarray, limit: int) -> list[Line]:
-        """Detect lines, orient them, and read the start of each row's first line (labels lead rows)."""
-        boxes = self.models.detect(bgr, limit=limit)
+    def _read_lines(
+        self, bgr: np.ndarray, limit: int, box: tuple[int, int, int, int] | None = None, scale: float | None = None
+    ) -> list[Line]:
+        """Detect lines (in ``box`` only, enlarged by ``scale``, when given), orient them, and
+        read the start of each row's first line (labels lead rows)."""
+        if box is None:
+            boxes = self.models.detect(bgr, limit=limit)
+        else:
+            x0, y0, x1, y1 = box
+            found = self.models.detect(bgr[y0:y1, x0:x1], limit=limit, scale=scale)
+            offset = np.array([x0, y0], dtype=np.float32)
+            boxes = [TextBox(b.corners + offset, b.score) for b in found]
         if not boxes:
             return []
         lines: list[Line] = []
@@ -357,6 +377,27 @@ def _orientation_groups(boxes: list[TextBox]) -> list[list[TextBox]]:
             continue
         groups[i] = (ga, members)
     return [members for _, members in groups]
+
+
+def _small_text_region(lines: list[Line], size: tuple[int, int]) -> tuple[tuple[int, int, int, int], float] | None:
+    """Where small text is, and how much to enlarge it, or ``None`` when there is none."""
+    if len(lines) < 3:
+        return None
+    heights = np.array([ln.height for ln in lines])
+    typical = float(np.median(heights))
+    if typical >= SMALL_TEXT:
+        return None
+    points = np.vstack([ln.frame for ln in lines])
+    x0, y0 = points.min(axis=0)
+    x1, y1 = points.max(axis=0)
+    pad = 0.25 * max(x1 - x0, y1 - y0)
+    box = (
+        max(0, int(x0 - pad)),
+        max(0, int(y0 - pad)),
+        min(size[0], int(x1 + pad)),
+        min(size[1], int(y1 + pad)),
+    )
+    return box, min(3.0, ZOOM_TARGET / max(typical, 1.0))
 
 
 def _row_leaders(lines: list[Line]) -> list[Line]:

@@ -84,12 +84,15 @@ class OcrModels:
 
     # ------------------------------------------------------------------ detection
 
-    def detect(self, bgr: np.ndarray, limit: int = 736, thresh: float = 0.3, box_thresh: float = 0.5) -> list[TextBox]:
-        """Text lines of a BGR image, resized so its longer side is at most ``limit``."""
+    def detect(
+        self, bgr: np.ndarray, limit: int = 736, thresh: float = 0.3, box_thresh: float = 0.5, scale: float | None = None
+    ) -> list[TextBox]:
+        """Text lines of a BGR image, resized so its longer side is at most ``limit``
+        (or by ``scale``, which may enlarge, still within ``limit``)."""
         import cv2
 
         h, w = bgr.shape[:2]
-        ratio = min(1.0, limit / max(h, w))
+        ratio = min(1.0, limit / max(h, w)) if scale is None else min(scale, limit / max(h, w))
         rh = max(32, int(round(h * ratio / 32)) * 32)
         rw = max(32, int(round(w * ratio / 32)) * 32)
         resized = cv2.resize(bgr, (rw, rh))
