@@ -435,14 +435,39 @@ def _first_per_key(lines: list[Line]) -> list[Line]:
 
 
 def _similarity(pairs: list[tuple[np.ndarray, np.ndarray, Line]]) -> np.ndarray | None:
+    """A first card->image map from the labels alone.
+
+    Labels mostly sit in one column, which fixes rotation and scale but not shear. The
+    lines themselves show where the card's x axis points in the image (under skew and
+    perspective it is not square to the column), so each label also contributes a
+    point a little way along its own text direction, at the column's scale.
+    """
     import cv2
 
     src = np.vstack([p[0] for p in pairs]).astype(np.float32)
     dst = np.vstack([p[1] for p in pairs]).astype(np.float32)
-    matrix, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
-    if matrix is None:
+    similar, inliers = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
+    if similar is None:
         return None
-    return np.vstack([matrix, [0.0, 0.0, 1.0]])
+    scale = float(np.sqrt(abs(np.linalg.det(similar[:, :2]))))
+    step = 100.0
+    extra_src, extra_dst = [], []
+    for (start, _, line), ok in zip(pairs, inliers.ravel().reshape(-1, 2).all(axis=1) if inliers is not None and
+                                    inliers.size == 2 * len(pairs) else [True] * len(pairs), strict=True):
+        if not ok:
+            continue
+        axis = line.frame[1] - line.frame[0]
+        axis = axis / (np.linalg.norm(axis) or 1.0)
+        mid_card = np.asarray(start).mean(axis=0)
+        mid_img = (line.frame[0] + line.frame[3]) / 2
+        extra_src += [mid_card, mid_card + [step, 0.0]]
+        extra_dst += [mid_img, mid_img + axis * step * scale]
+    if len(extra_src) >= 6:
+        affine, _ = cv2.estimateAffine2D(np.array(extra_src, np.float32), np.array(extra_dst, np.float32),
+                                         method=cv2.LMEDS)
+        if affine is not None:
+            return np.vstack([affine, [0.0, 0.0, 1.0]])
+    return np.vstack([similar, [0.0, 0.0, 1.0]])
 
 
 def _match_all(
