@@ -71,7 +71,7 @@ def _side_line(
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """The outermost well-supported straight edge across the profiles of one side."""
     step = np.abs(np.diff(profiles, axis=1))
-    n_profiles, n_steps = step.shape
+    n_profiles = step.shape[0]
     # candidates: local maxima that are strong for their profile
     peak = step.max(axis=1, keepdims=True)
     left = np.pad(step, ((0, 0), (1, 0)))[:, :-1]
@@ -87,26 +87,32 @@ def _side_line(
     spacing = float(np.linalg.norm(base[-1] - base[0])) / max(1, n_profiles - 1)
     max_slope = math.tan(MAX_ANGLE) * spacing
     tolerance = 1.5 + 0.004 * spacing * n_profiles
+    # RANSAC, vectorised: many random candidate pairs at once.
     rng = np.random.default_rng(0)
-    lines: list[tuple[int, float, float, float]] = []  # support, mean offset, slope, intercept
-    for _ in range(300):
-        i, j = rng.choice(len(rows), 2, replace=False)
-        if rows[i] == rows[j]:
-            continue
-        slope = (offset_at[j] - offset_at[i]) / (rows[j] - rows[i])
-        if abs(slope) > max_slope:
-            continue
-        intercept = offset_at[i] - slope * rows[i]
-        predicted = slope * rows + intercept
-        close = np.abs(offset_at - predicted) <= tolerance
-        support = len(set(rows[close].tolist()))
-        if support >= MIN_SUPPORT * n_profiles:
-            lines.append((support, float(np.mean(slope * along + intercept)), slope, intercept))
-    if not lines:
+    i = rng.integers(0, len(rows), 400)
+    j = rng.integers(0, len(rows), 400)
+    ok = rows[i] != rows[j]
+    i, j = i[ok], j[ok]
+    slopes = (offset_at[j] - offset_at[i]) / (rows[j] - rows[i])
+    ok = np.abs(slopes) <= max_slope
+    i, slopes = i[ok], slopes[ok]
+    if len(slopes) == 0:
         return None
-    best = max(s for s, *_ in lines)
-    strong = [ln for ln in lines if ln[0] >= 0.85 * best]
-    support, _, slope, intercept = max(strong, key=lambda ln: ln[1])  # the outermost
+    intercepts = offset_at[i] - slopes * rows[i]
+    close = np.abs(offset_at[None, :] - (slopes[:, None] * rows[None, :] + intercepts[:, None])) <= tolerance
+    # support = number of distinct profiles with a close candidate
+    per_profile = np.zeros((len(slopes), n_profiles), dtype=bool)
+    hit_line, hit_cand = np.nonzero(close)
+    per_profile[hit_line, rows[hit_cand]] = True
+    support = per_profile.sum(axis=1)
+    good = support >= MIN_SUPPORT * n_profiles
+    if not good.any():
+        return None
+    best = support[good].max()
+    strong = good & (support >= 0.85 * best)
+    mean_offset = slopes * along.mean() + intercepts
+    k = int(np.flatnonzero(strong)[np.argmax(mean_offset[strong])])  # the outermost
+    slope, intercept = float(slopes[k]), float(intercepts[k])
     predicted = slope * rows + intercept
     close = np.abs(offset_at - predicted) <= tolerance
     points = base[rows[close]] + normal[rows[close]] * offset_at[close][:, None]

@@ -33,12 +33,12 @@ from redactor.locators.local.ocr import OcrModels, TextBox, crop_line, line_fram
 from redactor.locators.local.templates import TEMPLATES, CardTemplate
 
 #: How much of each line is read: about two characters, enough for every label key.
-LEADING_RATIO = 2.4
+LEADING_RATIO = 2.0
 #: Lines much lower than the typical line (English sub-labels, dust) are not read.
-MIN_HEIGHT_FRACTION = 0.6
+MIN_HEIGHT_FRACTION = 0.78
 DET_LIMIT = 736
-FINE_DET_LIMIT = 1600
-ZOOM_LIMIT = 1280
+FINE_DET_LIMIT = 1024
+ZOOM_LIMIT = 1024
 #: Detector boxes lower than this (image pixels; glyphs are about half) are too small to
 #: read well: zoom in on them, enlarging to about ZOOM_TARGET.
 SMALL_TEXT = 28.0
@@ -71,14 +71,12 @@ class Line:
     read: bool = False
     readable: bool = True
     role: str | None = None  # the template text this line was matched to (set by registration)
+    height: float = field(init=False, default=0.0)
+    length: float = field(init=False, default=0.0)
 
-    @property
-    def height(self) -> float:
-        return float(np.linalg.norm(self.frame[3] - self.frame[0]))
-
-    @property
-    def length(self) -> float:
-        return float(np.linalg.norm(self.frame[1] - self.frame[0]))
+    def __post_init__(self) -> None:
+        self.height = float(np.linalg.norm(self.frame[3] - self.frame[0]))
+        self.length = float(np.linalg.norm(self.frame[1] - self.frame[0]))
 
     @property
     def key(self) -> str:
@@ -144,12 +142,13 @@ class LocalLocator(BaseLocator):
         gray = _gray(bgr)
         lines = self._read_lines(bgr, DET_LIMIT)
         fits = self._register_all(lines, allowed, gray)
-        if not fits and max(image.size) > DET_LIMIT * 1.4:
-            # Small text may have been lost to the detector's downscaling: look again at
-            # full size, then zoom into where the text is (a card far from the camera).
+        if not fits and len(lines) < 3 and max(image.size) > DET_LIMIT * 1.4:
+            # Almost nothing at the first scale: the text may be too small for it.
             lines = self._read_lines(bgr, FINE_DET_LIMIT)
             fits = self._register_all(lines, allowed, gray)
-            region = None if fits else _small_text_region(lines, image.size)
+        if not fits:
+            # Text too small to read (a card far from the camera): zoom in where it is.
+            region = _small_text_region(lines, image.size)
             if region is not None:
                 box, scale = region
                 lines = self._read_lines(bgr, ZOOM_LIMIT, box, scale)
@@ -402,26 +401,24 @@ def _small_text_region(lines: list[Line], size: tuple[int, int]) -> tuple[tuple[
 
 def _row_leaders(lines: list[Line]) -> list[Line]:
     """The first line of every row, in reading order: where a card's labels are."""
+    if not lines:
+        return []
+    frames = np.stack([ln.frame for ln in lines]).astype(np.float64)
+    heights = np.array([ln.height for ln in lines])
+    starts = (frames[:, 0] + frames[:, 3]) / 2
+    mids = frames.mean(axis=1)
+    axes = frames[:, 1] - frames[:, 0]
+    axes /= np.maximum(np.linalg.norm(axes, axis=1, keepdims=True), 1e-9)
+    normals = np.stack([-axes[:, 1], axes[:, 0]], axis=1)
     leaders = []
-    for ln in lines:
-        axis = ln.frame[1] - ln.frame[0]
-        axis = axis / (np.linalg.norm(axis) or 1.0)
-        normal = np.array([-axis[1], axis[0]])
-        start = (ln.frame[0] + ln.frame[3]) / 2
-        mid = ln.frame.mean(axis=0)
-        leads = True
-        for other in lines:
-            if other is ln:
-                continue
-            o_start = (other.frame[0] + other.frame[3]) / 2
-            o_mid = other.frame.mean(axis=0)
-            same_row = abs(float((o_mid - mid) @ normal)) < 0.5 * max(ln.height, other.height)
-            if same_row and float((o_start - start) @ axis) < -0.5 * ln.height:
-                # an earlier line in the same row, close enough to belong to the same card
-                if float((start - o_start) @ axis) < 25 * ln.height:
-                    leads = False
-                    break
-        if leads:
+    for k, ln in enumerate(lines):
+        across = np.abs((mids - mids[k]) @ normals[k])
+        along = (starts - starts[k]) @ axes[k]
+        same_row = across < 0.5 * np.maximum(heights, heights[k])
+        # an earlier line in the same row, close enough to belong to the same card
+        earlier = same_row & (along < -0.5 * heights[k]) & (-along < 25 * heights[k])
+        earlier[k] = False
+        if not earlier.any():
             leaders.append(ln)
     return leaders
 
@@ -485,20 +482,24 @@ def _match_all(
     starts = template.starts
     ends = template.ends
     out: list[tuple[np.ndarray, np.ndarray, Line]] = []
+    if not lines:
+        return out
+    roles = list(starts)
+    start_edges = np.array([starts[r] for r in roles], dtype=np.float64)  # (R, 2, 2)
+    cards = _to_card(matrix, np.vstack([ln.frame for ln in lines])).reshape(len(lines), 4, 2)
+    heights = np.linalg.norm(cards[:, 3] - cards[:, 0], axis=1)
+    # mean distance of (top, bottom) start corners, every line against every role
+    d = np.linalg.norm(cards[:, None, [0, 3], :] - start_edges[None, :, :, :], axis=3).mean(axis=2)
+    d[d >= (tolerance * np.maximum(heights, 10.0))[:, None]] = np.inf
     taken: set[str] = set()
-    for ln in lines:
-        card = _to_card(matrix, ln.frame)
-        height = float(np.linalg.norm(card[3] - card[0]))
-        best: tuple[float, str] | None = None
-        for role, edge in starts.items():
-            if role in taken:
-                continue
-            d = float(np.linalg.norm(card[[0, 3]] - np.asarray(edge), axis=1).mean())
-            if d < tolerance * max(height, 10.0) and (best is None or d < best[0]):
-                best = (d, role)
-        if best is None:
+    for index in np.argsort(d.min(axis=1)):
+        ln = lines[int(index)]
+        card = cards[index]
+        height = float(heights[index])
+        order = np.argsort(d[index])
+        role = next((roles[int(r)] for r in order if np.isfinite(d[index, r]) and roles[int(r)] not in taken), None)
+        if role is None:
             continue
-        role = best[1]
         label_key = next((k for k, r in template.keys.items() if r == role), None)
         if label_key is not None and ln.text and ln.key != label_key:
             continue  # a label position, but the text read there is not that label

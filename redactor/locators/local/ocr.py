@@ -68,6 +68,9 @@ class OcrModels:
         options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # The default arena keeps the peak of every input size ever seen; images vary in size,
+        # so give memory back after each run (costs little next to the models themselves).
+        options.enable_cpu_mem_arena = False
         providers = ["CPUExecutionProvider"]
         self.det = ort.InferenceSession(str(paths[DET_MODEL]), options, providers=providers)
         self.rec = ort.InferenceSession(str(paths[REC_MODEL]), options, providers=providers)
