@@ -64,7 +64,12 @@ def plan_redaction(
 ) -> Plan:
     """Turn a detection into mask operations and a decision."""
     known = [f for f in detection.fields if f.canonical is not None]
+    # Locators that see several cards tag each field with its own card type.
+    tagged = {f.card_type for f in known if f.card_type is not None}
+    per_field_types = len(tagged) > 1 and all(f.card_type is not None for f in known)
     card_type = detection.card_type or hint.card_type() or infer_card_type(f.canonical for f in known if f.canonical)
+    if card_type is None and len(tagged) == 1 and all(f.card_type is not None for f in known):
+        card_type = next(iter(tagged))
 
     if not detection.found_anything or not known:
         why = (
@@ -76,7 +81,7 @@ def plan_redaction(
 
     reasons: list[str] = []
     doubt: list[str] = list(detection.problems)  # a locator's own doubts are never waved through
-    if card_type is None:
+    if card_type is None and not per_field_types:
         doubt.append("card type could not be determined from the located fields")
 
     scale = _card_width(detection, width) / REFERENCE_CARD_WIDTH
@@ -95,7 +100,7 @@ def plan_redaction(
                 reasons.append("portrait not located; masked where the card layout puts it")
 
     for located in fields:
-        rule = policy.rule_for(card_type, located.canonical)
+        rule = policy.rule_for(located.card_type or card_type, located.canonical)
         action = rule.action
         why = rule.origin
         if located.canonical is None:
@@ -115,9 +120,9 @@ def plan_redaction(
         if action is not Action.KEEP:
             ops.append(op)
 
-    if card_type is not None:
-        present = {f.canonical for f in fields}
-        for expected in FIELDS_BY_CARD[card_type]:
+    for kind in sorted(tagged if per_field_types else ({card_type} if card_type else set()), key=lambda c: c.value):
+        present = {f.canonical for f in fields if not per_field_types or f.card_type is kind}
+        for expected in FIELDS_BY_CARD[kind]:
             if expected != PORTRAIT and expected not in present:
                 doubt.append(f"expected field {expected} was not located")
 

@@ -93,6 +93,7 @@ class Fit:
     lines: list[Line] = field(default_factory=list)
     edges: bool = False  # the card's physical edges confirmed (and refined) the fit
     spread: float = 0.0  # how much of the card the anchors span (the smaller of width and height share)
+    pool: list[Line] = field(default_factory=list)
 
     @property
     def reliable(self) -> bool:
@@ -141,38 +142,63 @@ class LocalLocator(BaseLocator):
         allowed = [t for t in TEMPLATES if _allowed(t, request.card_type)]
         gray = _gray(bgr)
         lines = self._read_lines(bgr, DET_LIMIT)
-        fits = self._register_all(lines, allowed, gray)
+        fits, leftover = self._register_all(lines, allowed, gray)
         if not fits and len(lines) < 3 and max(image.size) > DET_LIMIT * 1.4:
             # Almost nothing at the first scale: the text may be too small for it.
             lines = self._read_lines(bgr, FINE_DET_LIMIT)
-            fits = self._register_all(lines, allowed, gray)
+            fits, leftover = self._register_all(lines, allowed, gray)
         if not fits:
             # Text too small to read (a card far from the camera): zoom in where it is.
             region = _small_text_region(lines, image.size)
             if region is not None:
                 box, scale = region
                 lines = self._read_lines(bgr, ZOOM_LIMIT, box, scale)
-                fits = self._register_all(lines, allowed, gray)
-        return self._detection(fits, lines, image.size)
+                fits, leftover = self._register_all(lines, allowed, gray)
+        return self._detection(fits, lines, image.size, leftover)
 
-    def _register_all(self, lines: list[Line], templates: list[CardTemplate], gray: np.ndarray) -> list[Fit]:
-        """Cards one after another: each found card's lines are removed before the next search."""
+    def _register_all(
+        self, lines: list[Line], templates: list[CardTemplate], gray: np.ndarray
+    ) -> tuple[list[Fit], list[Line]]:
+        """Cards one after another: each found card's lines are removed before the next search.
+
+        Reading is lazy: first only the lines that lead a row (labels do), then every line,
+        then, once a card is found, the rest re-oriented on their own (a second card may lie
+        the other way up).
+        """
         fits: list[Fit] = []
         remaining = list(lines)
-        for attempt in range(2):
-            while len(fits) < MAX_CARDS:
-                fit = self._register(remaining, templates, gray)
-                if fit is None:
-                    break
+        stage = 0
+        while len(fits) < MAX_CARDS:
+            fit = self._register(remaining, templates, gray)
+            if fit is not None:
+                fit.pool = remaining  # the lines (as oriented then) this card was found among
                 fits.append(fit)
                 outline = _project(fit.matrix, fit.template.outline)
                 remaining = [ln for ln in remaining if not _inside(outline, ln.frame.mean(axis=0))]
-            unread = [ln for ln in remaining if not ln.read]
-            if attempt == 0 and unread and (not fits or len(remaining) >= 4):
-                self._recognise(unread)  # row leaders were not enough: read every line
+                continue
+            unread = [ln for ln in remaining if ln.readable and not ln.read]
+            if stage == 0 and unread:
+                self._recognise(unread)
+                stage = 1
+                continue
+            if stage <= 1 and fits and len(remaining) >= 3:
+                remaining = self._reorient(remaining)
+                stage = 2
                 continue
             break
-        return fits
+        return fits, remaining
+
+    def _reorient(self, lines: list[Line]) -> list[Line]:
+        """The same lines with their reading direction decided afresh, all read."""
+        out: list[Line] = []
+        bgr = lines[0].image
+        for group in _orientation_groups([ln.box for ln in lines]):
+            out.extend(self._orient(bgr, group))
+        typical = float(np.median([ln.height for ln in out]))
+        for ln in out:
+            ln.readable = ln.height >= MIN_HEIGHT_FRACTION * typical
+        self._recognise(out)
+        return out
 
     # ------------------------------------------------------------------ reading
 
@@ -274,15 +300,20 @@ class LocalLocator(BaseLocator):
 
     # ------------------------------------------------------------------ output
 
-    def _detection(self, fits: list[Fit], lines: list[Line], size: tuple[int, int]) -> Detection:
+    def _detection(self, fits: list[Fit], lines: list[Line], size: tuple[int, int], leftover: list[Line]) -> Detection:
         supported = [f for f in fits if f.template.card_type is not None]
         if not supported:
             problems = ("the back of the ID card is not supported",) if fits else ()
             return Detection(0, (), None, None, problems)
         fields: list[LocatedField] = []
         problems: list[str] = []
+        if len(supported) < len(fits):
+            problems.append("an ID card back is in the image too, and its side is not supported")
+        stray = {ln.key for ln in leftover if any(ln.key in t.keys for t in TEMPLATES)}
+        if stray:
+            problems.append(f"card labels found outside every registered card ({len(stray)}): another card may be there")
         for fit in supported:
-            fields.extend(_fields_of(fit, lines))
+            fields.extend(_fields_of(fit, fit.pool))
             if not fit.reliable:
                 problems.append(
                     f"card registration uncertain ({fit.anchors} text anchors, residual {fit.rms:.1f} px, "
