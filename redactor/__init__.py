@@ -1,7 +1,7 @@
 """redactor: mask the sensitive fields of Chinese ID card and driving licence images.
 
 >>> from redactor import Redactor
->>> result = Redactor(policy="default", engine="replay").redact("card.jpg")
+>>> result = Redactor(policy="default", engine="local").redact("card.jpg")
 >>> result.raise_for_decision().data  # masked image bytes, in the input's format
 """
 

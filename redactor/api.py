@@ -89,13 +89,14 @@ class Redactor:
 
     ``policy``: a :class:`Policy`, a path to a YAML file, a bundled policy name
     (``default``, ``strict``, ``minimal``) or YAML text; default: the bundled default.
-    ``engine``: a :class:`Locator` or an engine name (``replay``).
+    ``engine``: a :class:`Locator` or an engine name: ``local`` (offline OCR, the default)
+    or ``replay`` (saved AILicenseRec responses).
     """
 
     def __init__(
         self,
         policy: Policy | str | os.PathLike[str] | None = None,
-        engine: Locator | str = "replay",
+        engine: Locator | str = "local",
         *,
         card_type: CardTypeHint | str = CardTypeHint.AUTO,
         jpeg_quality: int = DEFAULT_JPEG_QUALITY,

@@ -19,7 +19,7 @@ from redactor.core.imaging import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS
 from redactor.core.policy import Policy, format_effective_rules, policy_warnings
 from redactor.errors import PolicyError, RedactorError, UsageError
 from redactor.eval_cli import eval_command
-from redactor.locators import ENGINES, make_locator
+from redactor.locators import make_locator
 from redactor.pipeline import MANIFEST_NAME, STATE_DIR, BatchRunner, RunOptions
 from redactor.policy_files import load_bundled_policy, load_policy_file
 from redactor.storage import FolderStorage
@@ -45,7 +45,14 @@ PolicyOption = Annotated[
         help="Policy YAML file, or a bundled policy name (default, strict, minimal). Default: the bundled default.",
     ),
 ]
-EngineOption = Annotated[str, typer.Option("--engine", "-e", help=f"How fields are located: {', '.join(ENGINES)}.")]
+EngineOption = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        "-e",
+        help="How fields are located: local (offline OCR, the default), replay (saved <image>.ailicenserec.xml).",
+    ),
+]
 CardTypeOption = Annotated[
     CardTypeHint, typer.Option("--card-type", help="Card type hint for the locator.", case_sensitive=False)
 ]
@@ -88,7 +95,7 @@ def run(
     src: Annotated[Path, typer.Argument(help="Folder of card images (searched recursively).")],
     dst: Annotated[Path, typer.Argument(help="Folder for masked images (relative paths mirrored).")],
     policy: PolicyOption = None,
-    engine: EngineOption = "replay",
+    engine: EngineOption = "local",
     card_type: CardTypeOption = CardTypeHint.AUTO,
     report: Annotated[
         Optional[Path],
@@ -190,7 +197,7 @@ def _run_with_progress(runner: BatchRunner) -> Any:
 def inspect(
     image: Annotated[Path, typer.Argument(help="One card image.")],
     policy: PolicyOption = None,
-    engine: EngineOption = "replay",
+    engine: EngineOption = "local",
     card_type: CardTypeOption = CardTypeHint.AUTO,
     draw: Annotated[
         Optional[Path], typer.Option(help="Write a PNG of the image with each field's polygon, name and action.")

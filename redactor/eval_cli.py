@@ -38,9 +38,7 @@ def eval_command(
     directory: Annotated[
         Path, typer.Argument(help="Folder of generated images, each with <image>.truth.json next to it (recursive).")
     ],
-    engine: Annotated[
-        str, typer.Option("--engine", "-e", help=f"Locator to measure: {', '.join(ENGINES)}.")
-    ] = "replay",
+    engine: Annotated[str, typer.Option("--engine", "-e", help=f"Locator to measure: {', '.join(ENGINES)}.")] = "local",
     policy: Annotated[
         Optional[str],
         typer.Option(

@@ -40,7 +40,7 @@ def detection() -> Detection:
 
 
 def test_redact_bytes_with_saved_response_returns_masked_jpeg():
-    redactor = Redactor()  # bundled default policy, replay engine
+    redactor = Redactor(engine="replay")  # bundled default policy
     result = redactor.redact(jpeg(), response=render_response(detection()))
     assert result.decision is Decision.REDACTED and result.format == "JPEG"
     assert result.card_type is CardType.ID_CARD
@@ -57,11 +57,11 @@ def test_path_input_reads_the_sidecar(tmp_path):
     image = tmp_path / "card.jpg"
     image.write_bytes(jpeg())
     (tmp_path / "card.jpg.ailicenserec.xml").write_bytes(render_response(detection()))
-    assert Redactor(policy="strict").redact(image).redacted
+    assert Redactor(policy="strict", engine="replay").redact(image).redacted
 
 
 def test_pil_input_and_missing_response_quarantines():
-    result = Redactor().redact(Image.new("RGB", (100, 60)))
+    result = Redactor(engine="replay").redact(Image.new("RGB", (100, 60)))
     assert result.decision is Decision.QUARANTINED and result.data is None
     assert "no saved AILicenseRec response" in result.reasons[0]
     with pytest.raises(NotRedactedError):
@@ -101,7 +101,7 @@ def test_exif_rotated_photo_is_masked_on_the_upright_grid():
     b = io.BytesIO()
     stored.save(b, "JPEG", quality=95, exif=exif)
     assert stored.size == (H, W)  # the stored grid is the transpose of the upright one
-    result = Redactor(policy="strict").redact(b.getvalue(), response=render_response(detection()))
+    result = Redactor(policy="strict", engine="replay").redact(b.getvalue(), response=render_response(detection()))
     assert result.redacted
     out = result.image()
     assert out.size == (W, H) and not out.getexif()
@@ -118,6 +118,6 @@ def test_response_for_another_grid_is_quarantined():
             replace(f, polygon=Polygon(tuple((x * 2.7, y) for x, y in f.polygon.points))) for f in detection().fields
         ),
     )
-    result = Redactor().redact(jpeg(), response=render_response(far))
+    result = Redactor(engine="replay").redact(jpeg(), response=render_response(far))
     assert result.decision is Decision.QUARANTINED
     assert any("another image size or orientation" in r for r in result.reasons)

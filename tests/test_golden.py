@@ -48,7 +48,18 @@ def golden_run(tmp_path_factory):
     policy = root / "magenta.yaml"
     policy.write_text(TEST_POLICY)
     result = CliRunner().invoke(
-        app, ["run", str(SAMPLES), str(root / "out"), "--policy", str(policy), "--report", str(root / "report.jsonl")]
+        app,
+        [
+            "run",
+            str(SAMPLES),
+            str(root / "out"),
+            "--engine",
+            "replay",
+            "--policy",
+            str(policy),
+            "--report",
+            str(root / "report.jsonl"),
+        ],
     )
     return root, result
 
@@ -117,7 +128,7 @@ def test_rerun_skips_everything(golden_run, tmp_path):
     root, _ = golden_run
     policy = root / "magenta.yaml"
     before = {p.name: p.stat().st_mtime_ns for p in (root / "out").iterdir() if p.is_file()}
-    result = CliRunner().invoke(app, ["run", str(SAMPLES), str(root / "out"), "--policy", str(policy)])
+    result = CliRunner().invoke(app, ["run", str(SAMPLES), str(root / "out"), "-e", "replay", "--policy", str(policy)])
     assert "10 unchanged" in result.output or "unchanged" in result.output
     after = {p.name: p.stat().st_mtime_ns for p in (root / "out").iterdir() if p.is_file()}
     assert before == after
@@ -154,7 +165,7 @@ def test_policy_check_prints_every_rule():
 def test_inspect_lists_fields_and_draws(tmp_path):
     draw = tmp_path / "drawn.png"
     name = front_samples()[0]
-    result = CliRunner().invoke(app, ["inspect", str(SAMPLES / name), "--draw", str(draw), "--json"])
+    result = CliRunner().invoke(app, ["inspect", str(SAMPLES / name), "-e", "replay", "--draw", str(draw), "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["decision"] == "redacted" and data["fields"]

@@ -14,7 +14,6 @@ Not used at run time.
 from __future__ import annotations
 
 import random
-import statistics
 import sys
 from collections import defaultdict
 from typing import Any
@@ -34,7 +33,9 @@ SCALES = (0.55, 0.8, 1.0)
 FIXED_VALUES = {"id_front": {"id_number"}, "dl_main": {"license_number", "birth", "first_issue_date"}, "id_back": set()}
 
 
-def _render(kind: str, rng: random.Random) -> tuple[Image.Image, list[tuple[str, tuple[float, float, float, float], bool]]]:
+def _render(
+    kind: str, rng: random.Random
+) -> tuple[Image.Image, list[tuple[str, tuple[float, float, float, float], bool]]]:
     """A flat card and its fixed items: (role, glyph box, whether the box end is fixed)."""
     record: list[tuple[str, tuple[float, float, float, float]]] = []
     original = R.draw_text
@@ -69,7 +70,8 @@ def _labels(kind: str) -> set[str]:
     return {
         "id_front": set(R.ID_LABELS.values()),
         "id_back": set(R.ID_BACK_LABELS.values()) | set(R.ID_BACK_TITLE),
-        "dl_main": {zh for zh, _ in R.DL_LABELS.values()} | {en for _, en in R.DL_LABELS.values()}
+        "dl_main": {zh for zh, _ in R.DL_LABELS.values()}
+        | {en for _, en in R.DL_LABELS.values()}
         | {R.DL_TITLE, R.DL_TITLE_EN},
     }[kind]
 
@@ -80,7 +82,7 @@ def main() -> None:
     for kind in ("id_front", "id_back", "dl_main"):
         starts: dict[str, list[np.ndarray]] = defaultdict(list)
         ends: dict[str, list[np.ndarray]] = defaultdict(list)
-        rng = random.Random(1234)
+        rng = random.Random(1234)  # noqa: S311 - reproducible synthetic cards
         size: tuple[int, int] | None = None
         for _ in range(RENDERS):
             card, items = _render(kind, rng)

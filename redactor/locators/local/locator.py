@@ -303,15 +303,16 @@ class LocalLocator(BaseLocator):
     def _detection(self, fits: list[Fit], lines: list[Line], size: tuple[int, int], leftover: list[Line]) -> Detection:
         supported = [f for f in fits if f.template.card_type is not None]
         if not supported:
-            problems = ("the back of the ID card is not supported",) if fits else ()
-            return Detection(0, (), None, None, problems)
+            return Detection(0, (), None, None, ("the back of the ID card is not supported",) if fits else ())
         fields: list[LocatedField] = []
         problems: list[str] = []
         if len(supported) < len(fits):
             problems.append("an ID card back is in the image too, and its side is not supported")
         stray = {ln.key for ln in leftover if any(ln.key in t.keys for t in TEMPLATES)}
         if stray:
-            problems.append(f"card labels found outside every registered card ({len(stray)}): another card may be there")
+            problems.append(
+                f"card labels found outside every registered card ({len(stray)}): another card may be there"
+            )
         for fit in supported:
             fields.extend(_fields_of(fit, fit.pool))
             if not fit.reliable:
@@ -354,8 +355,10 @@ def _allowed(template: CardTemplate, hint: CardTypeHint) -> bool:
 def _inside(polygon: np.ndarray, point: np.ndarray) -> bool:
     import cv2
 
-    return bool(cv2.pointPolygonTest(polygon.astype(np.float32).reshape(-1, 1, 2), (float(point[0]), float(point[1])),
-                                     False) >= 0)
+    return bool(
+        cv2.pointPolygonTest(polygon.astype(np.float32).reshape(-1, 1, 2), (float(point[0]), float(point[1])), False)
+        >= 0
+    )
 
 
 def _axis_angle(box: TextBox) -> float:
@@ -398,14 +401,12 @@ def _orientation_groups(boxes: list[TextBox]) -> list[list[TextBox]]:
     groups: list[tuple[float, list[TextBox]]] = []
     for b in sorted(boxes, key=lambda b: -b.size[0]):
         a = _axis_angle(b) if b.size[0] >= 1.8 * b.size[1] else None
-        for i, (ga, members) in enumerate(groups):
+        for ga, members in groups:
             if a is None or abs(math.sin(a - ga)) < math.sin(math.radians(30)):
                 members.append(b)
                 break
         else:
             groups.append((a if a is not None else 0.0, [b]))
-            continue
-        groups[i] = (ga, members)
     return [members for _, members in groups]
 
 
@@ -479,9 +480,13 @@ def _similarity(pairs: list[tuple[np.ndarray, np.ndarray, Line]]) -> np.ndarray 
         return None
     scale = float(np.sqrt(abs(np.linalg.det(similar[:, :2]))))
     step = 100.0
-    extra_src, extra_dst = [], []
-    for (start, _, line), ok in zip(pairs, inliers.ravel().reshape(-1, 2).all(axis=1) if inliers is not None and
-                                    inliers.size == 2 * len(pairs) else [True] * len(pairs), strict=True):
+    extra_src: list[np.ndarray] = []
+    extra_dst: list[np.ndarray] = []
+    flags = np.asarray(inliers if inliers is not None else np.ones(2 * len(pairs)), dtype=bool).ravel()
+    keep = [True] * len(pairs)
+    if flags.size == 2 * len(pairs):  # two points (top, bottom) per label
+        keep = [bool(flags[2 * k] and flags[2 * k + 1]) for k in range(len(pairs))]
+    for (start, _, line), ok in zip(pairs, keep, strict=True):
         if not ok:
             continue
         axis = line.frame[1] - line.frame[0]
@@ -491,8 +496,9 @@ def _similarity(pairs: list[tuple[np.ndarray, np.ndarray, Line]]) -> np.ndarray 
         extra_src += [mid_card, mid_card + [step, 0.0]]
         extra_dst += [mid_img, mid_img + axis * step * scale]
     if len(extra_src) >= 6:
-        affine, _ = cv2.estimateAffine2D(np.array(extra_src, np.float32), np.array(extra_dst, np.float32),
-                                         method=cv2.LMEDS)
+        affine, _ = cv2.estimateAffine2D(
+            np.array(extra_src, np.float32), np.array(extra_dst, np.float32), method=cv2.LMEDS
+        )
         if affine is not None:
             return np.vstack([affine, [0.0, 0.0, 1.0]])
     return np.vstack([similar, [0.0, 0.0, 1.0]])
@@ -542,9 +548,9 @@ def _match_all(
         axis = axis / (np.linalg.norm(axis) or 1.0)
         shift = axis * excess * ln.height / max(height, 1e-6)  # back to image pixels
         out.append((start.mean(axis=0)[None], ((ln.frame[0] + ln.frame[3]) / 2 + shift)[None], ln))
-        end = ends.get(role)
-        if end is not None:
-            end = np.asarray(end)
+        end_edge = ends.get(role)
+        if end_edge is not None:
+            end = np.asarray(end_edge)
             d_end = float(np.linalg.norm(card[[1, 2]] - end, axis=1).mean())
             if d_end < 0.7 * tolerance * max(height, 10.0):
                 out.append((end.mean(axis=0)[None], ((ln.frame[1] + ln.frame[2]) / 2 - shift)[None], ln))
@@ -575,7 +581,9 @@ def _homography(
         # Perspective only when it clearly explains the anchors better than an affine map.
         homography, h_mask = cv2.findHomography(src, dst, cv2.RANSAC, threshold)
         if homography is not None and h_mask is not None:
-            better = _truncated_loss(homography, src, dst, threshold) < 0.8 * _truncated_loss(matrix, src, dst, threshold)
+            better = _truncated_loss(homography, src, dst, threshold) < 0.8 * _truncated_loss(
+                matrix, src, dst, threshold
+            )
             if better and _plausible(homography, size):
                 matrix, mask = homography, h_mask
     if matrix is None or mask is None or abs(np.linalg.det(matrix)) < 1e-9 or not _plausible(matrix, size):
@@ -611,7 +619,7 @@ def _plausible(matrix: np.ndarray, size: tuple[float, float]) -> bool:
     lengths = [float(np.linalg.norm(v)) for v in sides]
     if min(lengths) < 8.0:
         return False
-    crosses = [float(np.cross(sides[i - 1], sides[i])) for i in range(4)]
+    crosses = [float(sides[i - 1][0] * sides[i][1] - sides[i - 1][1] * sides[i][0]) for i in range(4)]
     if not (all(c > 0 for c in crosses) or all(c < 0 for c in crosses)):
         return False
     for i in range(4):
@@ -744,8 +752,10 @@ def _fixed_text(template: CardTemplate, card: np.ndarray, tolerance: float) -> b
         start = template.starts.get(role)
         if start is None:
             continue
-        if (np.linalg.norm(card[[0, 3]] - np.asarray(start), axis=1).max() < 2 * tolerance
-                and np.linalg.norm(card[[1, 2]] - np.asarray(end), axis=1).max() < 2 * tolerance):
+        if (
+            np.linalg.norm(card[[0, 3]] - np.asarray(start), axis=1).max() < 2 * tolerance
+            and np.linalg.norm(card[[1, 2]] - np.asarray(end), axis=1).max() < 2 * tolerance
+        ):
             return True
     return False
 

@@ -88,7 +88,12 @@ class OcrModels:
     # ------------------------------------------------------------------ detection
 
     def detect(
-        self, bgr: np.ndarray, limit: int = 736, thresh: float = 0.3, box_thresh: float = 0.5, scale: float | None = None
+        self,
+        bgr: np.ndarray,
+        limit: int = 736,
+        thresh: float = 0.3,
+        box_thresh: float = 0.5,
+        scale: float | None = None,
     ) -> list[TextBox]:
         """Text lines of a BGR image, resized so its longer side is at most ``limit``
         (or by ``scale``, which may enlarge, still within ``limit``)."""
@@ -225,8 +230,10 @@ def crop_line(bgr: np.ndarray, frame: np.ndarray, max_width_ratio: float | None 
     src = frame.astype(np.float32)
     if max_width_ratio is not None and length > max_width_ratio * height:
         t = max_width_ratio * height / length
-        src = np.array([frame[0], frame[0] + (frame[1] - frame[0]) * t, frame[3] + (frame[2] - frame[3]) * t, frame[3]],
-                       dtype=np.float32)
+        src = np.array(
+            [frame[0], frame[0] + (frame[1] - frame[0]) * t, frame[3] + (frame[2] - frame[3]) * t, frame[3]],
+            dtype=np.float32,
+        )
         length = max_width_ratio * height
     out_h = REC_HEIGHT
     out_w = max(8, int(round(length * out_h / max(height, 1.0))))

@@ -81,8 +81,14 @@ ID_FRONT = CardTemplate(
         "id_number": "公民身份号码",
     },
     portrait=_rect(632, 72, 933, 453),
-    label_fields={"姓名": "name", "性别": "gender", "民族": "ethnicity", "出生": "birth", "住址": "address",
-                  "公民身份号码": "id_number"},
+    label_fields={
+        "姓名": "name",
+        "性别": "gender",
+        "民族": "ethnicity",
+        "出生": "birth",
+        "住址": "address",
+        "公民身份号码": "id_number",
+    },
 )
 
 ID_BACK = CardTemplate(
@@ -135,9 +141,17 @@ DRIVER_LICENSE = CardTemplate(
         "issuing_authority": "发证单位",
     },
     portrait=_rect(762, 142, 958, 408),
-    label_fields={"证号": "license_number", "姓名": "name", "性别": "gender", "国籍": "nationality", "住址": "address",
-                  "出生日期": "birth", "初次领证日期": "first_issue_date", "准驾车型": "vehicle_class",
-                  "有效期限": "valid_period"},
+    label_fields={
+        "证号": "license_number",
+        "姓名": "name",
+        "性别": "gender",
+        "国籍": "nationality",
+        "住址": "address",
+        "出生日期": "birth",
+        "初次领证日期": "first_issue_date",
+        "准驾车型": "vehicle_class",
+        "有效期限": "valid_period",
+    },
 )
 
 TEMPLATES: tuple[CardTemplate, ...] = (ID_FRONT, DRIVER_LICENSE, ID_BACK)
