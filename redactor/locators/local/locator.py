@@ -55,6 +55,8 @@ MIN_TEXT_ANCHORS = 8
 MAX_TEXT_RMS = 6.0
 #: A line belongs to a field when at least this share of its glyphs lies in the field's zone.
 ATTRIBUTION_SHARE = 0.5
+#: ... or when this share of it lies in zones and on printed labels together.
+FIXED_TEXT_SHARE = 0.75
 #: Text anchors may disagree with the edge fit by this much (card pixels) before it is refused.
 EDGE_AGREEMENT = 8.0
 
@@ -676,6 +678,7 @@ def _fields_of(fit: Fit, lines: list[Line]) -> list[LocatedField]:
     if template.portrait is not None:
         zones[PORTRAIT] = np.asarray(template.portrait, dtype=np.float64)
     extra: dict[str, list[np.ndarray]] = {fid: [] for fid in zones}
+    fixed = np.array(template.fixed_boxes, dtype=np.float64).reshape(-1, 4)
     unknown: list[LocatedField] = []
     for ln in lines:
         card = _to_card(fit.matrix, ln.frame)
@@ -697,6 +700,13 @@ def _fields_of(fit: Fit, lines: list[Line]) -> list[LocatedField]:
         if shares[owner] >= ATTRIBUTION_SHARE:
             extra[owner].append(glyphs)
             continue
+        # A line that merged a value with printed labels around it (say "国籍 中国" over
+        # "Nationality"): what is not label must lie in one zone.
+        owners, share = _share_beside_fixed_text(zones, fixed, glyphs)
+        if owners and share >= FIXED_TEXT_SHARE:
+            for owner in owners:  # every field it reaches takes it in: a masked one masks it all
+                extra[owner].append(glyphs)
+            continue
         if ln.role is not None and label_field is None and not ln.role.startswith("value:"):
             continue  # a matched fixed text that carries no value (a sub-label, a title)
         unknown.append(LocatedField("unexplained text", 90.0, Polygon.of(ln.frame.tolist()), template.card_type, None))
@@ -711,6 +721,31 @@ def _fields_of(fit: Fit, lines: list[Line]) -> list[LocatedField]:
         polygon = Polygon.of(_project(fit.matrix, points).tolist())
         out.append(LocatedField(raw, score, polygon, template.card_type, fid))
     return out + unknown
+
+
+def _share_beside_fixed_text(
+    zones: dict[str, np.ndarray], fixed: np.ndarray, quad: np.ndarray
+) -> tuple[list[str], float]:
+    """For a line that is not mostly in one zone: the zones it reaches into, and the share
+    of it that those zones and printed labels explain (sampled on a grid over the quad)."""
+    u = np.linspace(0.05, 0.95, 10)
+    v = np.linspace(0.15, 0.85, 4)
+    top = quad[0][None, :] + (quad[1] - quad[0])[None, :] * u[:, None]
+    bottom = quad[3][None, :] + (quad[2] - quad[3])[None, :] * u[:, None]
+    points = (top[:, None, :] + (bottom - top)[:, None, :] * v[None, :, None]).reshape(-1, 2)
+    x, y = points[:, 0], points[:, 1]
+    explained = np.zeros(len(points), dtype=bool)
+    for x0, y0, x1, y1 in fixed:
+        explained |= (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+    owners = []
+    for fid, zone in zones.items():
+        zx0, zy0 = zone.min(axis=0)
+        zx1, zy1 = zone.max(axis=0)
+        in_zone = (x >= zx0) & (x <= zx1) & (y >= zy0) & (y <= zy1)
+        if in_zone.mean() >= 0.1:
+            owners.append(fid)
+            explained |= in_zone
+    return owners, float(explained.mean())
 
 
 def _lerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:

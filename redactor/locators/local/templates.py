@@ -54,6 +54,19 @@ class CardTemplate:
         return dict(FRAMES[self.kind]["end"])
 
     @property
+    def fixed_boxes(self) -> list[tuple[float, float, float, float]]:
+        """Where the card's fixed texts (labels, titles, sub-labels) are printed: (x0, y0, x1, y1)."""
+        out = []
+        for role, end in self.ends.items():
+            start = self.starts.get(role)
+            if start is None or role.startswith("value:"):
+                continue
+            xs = [p[0] for p in (*start, *end)]
+            ys = [p[1] for p in (*start, *end)]
+            out.append((min(xs), min(ys), max(xs), max(ys)))
+        return out
+
+    @property
     def outline(self) -> tuple[Point, ...]:
         return _rect(0, 0, *self.size)
 

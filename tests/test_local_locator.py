@@ -1,0 +1,140 @@
+"""The offline locator on the real OCR model: committed samples, rotations, several cards,
+refusals, and proof that it never touches the network."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+
+from redactor.core.fields import CardTypeHint
+from redactor.core.imaging import decode
+from redactor.core.results import Decision
+from redactor.evaluation import evaluate_detection, evaluate_image, find_images, load_truth
+from redactor.generator import render_one
+from redactor.locators.base import LocateRequest
+from redactor.locators.local import LocalLocator
+from redactor.policy_files import load_bundled_policy
+
+from .conftest import SAMPLES
+
+POLICY = load_bundled_policy("default")
+
+
+@pytest.fixture(scope="module")
+def locator() -> LocalLocator:
+    return LocalLocator()
+
+
+@pytest.mark.parametrize("path", find_images(SAMPLES), ids=lambda p: p.name)
+def test_committed_samples(locator, path):
+    result = evaluate_image(path, locator, POLICY)
+    assert not result.silent_leak
+    if result.kind in ("id_back", "none"):
+        assert result.decision is Decision.QUARANTINED
+        return
+    assert result.decision is Decision.REDACTED, result.reasons
+    assert result.all_sensitive_covered, result.failures()
+    assert {f.field for f in result.sensitive} >= {"name", "address", "portrait"}
+    assert result.kept_intact
+
+
+def _rotate(image: Image.Image, truth: dict, quarter_turns: int) -> tuple[Image.Image, dict]:
+    """Turn the image (and every truth polygon) clockwise by 90 degrees ``quarter_turns`` times."""
+    truth = json.loads(json.dumps(truth))
+    for _ in range(quarter_turns):
+        w, h = image.size
+        image = image.transpose(Image.Transpose.ROTATE_270)
+
+        def turn(poly, h=h):
+            return [[h - y, x] for x, y in poly]
+
+        for key in ("card_quad", "portrait"):
+            if truth.get(key):
+                truth[key] = turn(truth[key])
+        for f in truth["fields"]:
+            f["polygon"] = turn(f["polygon"])
+        truth["width"], truth["height"] = h, w
+    return image, truth
+
+
+@pytest.mark.parametrize("turns", [1, 2, 3])
+@pytest.mark.parametrize("kind", ["id_front", "dl_main"])
+def test_rotated_cards(locator, kind, turns):
+    image, truth = render_one(kind, "scan", seed=41 + turns)
+    image, truth = _rotate(image, truth, turns)
+    detection = locator.locate(LocateRequest(image))
+    result = evaluate_detection(f"{kind}-{turns}", load_truth(truth), detection, POLICY)
+    assert result.decision is Decision.REDACTED, result.reasons
+    assert result.all_sensitive_covered, result.failures()
+
+
+def test_two_cards_in_one_photo(locator, tmp_path):
+    from redactor.generator import generate_set
+
+    (path,) = generate_set(tmp_path, count=1, seed=11, kinds=("multi",))
+    result = evaluate_image(path, locator, POLICY)
+    assert not result.silent_leak
+    assert len({f.card for f in result.fields}) == 2
+    if result.decision is Decision.REDACTED:
+        assert result.all_sensitive_covered, result.failures()
+
+
+def test_illegible_card_is_refused_not_guessed(locator):
+    image, _ = render_one("id_front", "scan", seed=5)
+    blurred = image.filter(ImageFilter.GaussianBlur(9))
+    detection = locator.locate(LocateRequest(blurred))
+    assert detection.status == 0 and not detection.fields
+
+
+def test_card_type_hint_limits_the_search(locator):
+    image = decode((SAMPLES / "idcard-front-scan-0001.png").read_bytes()).image
+    assert locator.locate(LocateRequest(image, CardTypeHint.DRIVER_LICENSE)).status == 0
+    assert locator.locate(LocateRequest(image, CardTypeHint.ID_CARD)).status == 1
+
+
+def test_scores_and_shape_match_the_cloud_result(locator):
+    image = decode((SAMPLES / "license-scan-0007.png").read_bytes()).image
+    detection = locator.locate(LocateRequest(image))
+    assert detection.card_quad is not None
+    names = {f.canonical: f.raw_name for f in detection.fields}
+    assert names["license_number"] == "证号" and names["portrait"] == "portrait"
+    assert all(0 <= f.score <= 100 and len(f.polygon.points) >= 3 for f in detection.fields)
+    assert all(f.detected_text is None for f in detection.fields)  # it locates, it does not transcribe
+
+
+def test_works_with_the_network_blocked(monkeypatch):
+    """No model or file is fetched at run time: load the models and locate with sockets refused."""
+    attempts: list[object] = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args)
+        raise OSError("network disabled by test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    from redactor.locators.local.ocr import OcrModels
+
+    fresh = LocalLocator(OcrModels())
+    image = decode((SAMPLES / "idcard-front-photo-0005.jpg").read_bytes()).image
+    detection = fresh.locate(LocateRequest(image))
+    assert detection.status == 1 and detection.fields
+    assert attempts == []
+
+
+def test_shared_across_threads(locator):
+    from concurrent.futures import ThreadPoolExecutor
+
+    images = [decode(p.read_bytes()).image for p in find_images(SAMPLES)[:4]]
+    with ThreadPoolExecutor(4) as pool:
+        parallel = list(pool.map(lambda im: locator.locate(LocateRequest(im)), images))
+    serial = [locator.locate(LocateRequest(im)) for im in images]
+    for a, b in zip(parallel, serial, strict=True):
+        assert [(f.canonical, f.score) for f in a.fields] == [(f.canonical, f.score) for f in b.fields]
+        for fa, fb in zip(a.fields, b.fields, strict=True):
+            assert np.allclose(fa.polygon.points, fb.polygon.points)
