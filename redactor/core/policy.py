@@ -693,7 +693,7 @@ fields:
   ethnicity: keep
   nationality: keep
   vehicle_class: keep
-portrait: box
+portrait: {action: box, padding: 0.05}
 on_no_card: quarantine
 """
 

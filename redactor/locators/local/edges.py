@@ -31,17 +31,50 @@ def _project(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
 def refine_with_edges(
     gray: np.ndarray, matrix: np.ndarray, size: tuple[float, float], search: float = SEARCH
 ) -> np.ndarray | None:
-    """A card->image homography from the card's edges, or ``None`` when the edges are not clear."""
+    """A card->image homography from the card's edges, or ``None`` when the edges are not clear.
+
+    When exactly one side shows no clear edge (often the side furthest from the labels,
+    where the text-only estimate is worst), the three found sides correct the estimate
+    and the search is run once more from there.
+    """
+    lines = _find_sides(gray, matrix, size, search)
+    missing = [i for i, ln in enumerate(lines) if ln is None]
+    if len(missing) == 1:
+        corrected = _corrected_estimate(matrix, size, lines, missing[0])
+        if corrected is not None:
+            retry = _find_sides(gray, corrected, size, max(search, 0.08), math.radians(25.0), only=missing[0])
+            lines[missing[0]] = retry[missing[0]]
+    if any(ln is None for ln in lines):
+        return None
+    return _homography_from_sides(size, lines)  # type: ignore[arg-type]
+
+
+def _card_corners(size: tuple[float, float]) -> np.ndarray:
+    width, height = size
+    return np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float64)
+
+
+def _find_sides(
+    gray: np.ndarray,
+    matrix: np.ndarray,
+    size: tuple[float, float],
+    search: float,
+    max_angle: float = MAX_ANGLE,
+    only: int | None = None,
+) -> list[tuple[np.ndarray, np.ndarray] | None]:
+    """For each side (top, right, bottom, left), the edge line found near its prediction."""
     import cv2
 
-    width, height = size
-    corners_card = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float64)
+    corners_card = _card_corners(size)
     corners_img = _project(matrix, corners_card)
     diagonal = float(np.linalg.norm(corners_img[2] - corners_img[0]))
     reach = max(8.0, search * diagonal)
     offsets = np.linspace(-reach, reach, int(2 * reach) + 1)
-    lines = []
+    lines: list[tuple[np.ndarray, np.ndarray] | None] = []
     for side in range(4):
+        if only is not None and side != only:
+            lines.append(None)
+            continue
         a, b = corners_card[side], corners_card[(side + 1) % 4]
         t = np.linspace(0.1, 0.9, PROFILES_PER_SIDE)[:, None]
         edge = (b - a) / np.linalg.norm(b - a)
@@ -52,22 +85,56 @@ def refine_with_edges(
         xs = (p[:, None, 0] + normal[:, None, 0] * offsets[None, :]).astype(np.float32)
         ys = (p[:, None, 1] + normal[:, None, 1] * offsets[None, :]).astype(np.float32)
         profiles = cv2.remap(gray, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float64)
-        line = _side_line(profiles, offsets, p, normal)
-        if line is None:
-            return None
-        lines.append(line)
+        lines.append(_side_line(profiles, offsets, p, normal, max_angle))
+    return lines
+
+
+def _homography_from_sides(size: tuple[float, float], lines: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray | None:
+    import cv2
+
     corners = []
     for i in range(4):  # lines[i] runs from corner i to corner i+1: corner i is lines[i-1] x lines[i]
         point = _intersect(lines[i - 1], lines[i])
         if point is None:
             return None
         corners.append(point)
-    refined, _ = cv2.findHomography(corners_card, np.array(corners), 0)
+    refined, _ = cv2.findHomography(_card_corners(size), np.array(corners), 0)
     return None if refined is None else np.asarray(refined)
 
 
+def _corrected_estimate(
+    matrix: np.ndarray,
+    size: tuple[float, float],
+    lines: list[tuple[np.ndarray, np.ndarray] | None],
+    missing: int,
+) -> np.ndarray | None:
+    """The estimate moved onto the three sides that were found.
+
+    The two corners between found sides are exact; the other two slide along their
+    found side to where the estimate puts them (projected onto the line).
+    """
+    import cv2
+
+    predicted = _project(matrix, _card_corners(size))
+    corners = []
+    for i in range(4):
+        before, after = lines[i - 1], lines[i]
+        if before is not None and after is not None:
+            point = _intersect(before, after)
+        else:
+            found = after if before is None else before
+            assert found is not None
+            centre, direction = found
+            point = centre + direction * float((predicted[i] - centre) @ direction)
+        if point is None:
+            return None
+        corners.append(point)
+    corrected, _ = cv2.findHomography(_card_corners(size), np.array(corners), 0)
+    return None if corrected is None else np.asarray(corrected)
+
+
 def _side_line(
-    profiles: np.ndarray, offsets: np.ndarray, base: np.ndarray, normal: np.ndarray
+    profiles: np.ndarray, offsets: np.ndarray, base: np.ndarray, normal: np.ndarray, max_angle: float = MAX_ANGLE
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """The outermost well-supported straight edge across the profiles of one side."""
     step = np.abs(np.diff(profiles, axis=1))
@@ -85,7 +152,7 @@ def _side_line(
     # Work in (profile index, offset) space: a straight image line is (nearly) a straight
     # line here too, since profiles are evenly spaced along a straight predicted side.
     spacing = float(np.linalg.norm(base[-1] - base[0])) / max(1, n_profiles - 1)
-    max_slope = math.tan(MAX_ANGLE) * spacing
+    max_slope = math.tan(max_angle) * spacing
     tolerance = 1.5 + 0.004 * spacing * n_profiles
     # RANSAC, vectorised: many random candidate pairs at once.
     rng = np.random.default_rng(0)

@@ -58,7 +58,7 @@ ATTRIBUTION_SHARE = 0.5
 #: ... or when this share of it lies in zones and on printed labels together.
 FIXED_TEXT_SHARE = 0.75
 #: Text anchors may disagree with the edge fit by this much (card pixels) before it is refused.
-EDGE_AGREEMENT = 8.0
+EDGE_AGREEMENT = 10.0
 
 
 @dataclass
@@ -335,13 +335,13 @@ def _gray(bgr: np.ndarray) -> np.ndarray:
 
 
 def _residual(matched: list[tuple[np.ndarray, np.ndarray, Line]], matrix: np.ndarray) -> float:
-    """RMS distance (card pixels) between template anchors and the matched lines seen through ``matrix``."""
+    """Typical distance (card pixels) between template anchors and the matched lines seen
+    through ``matrix``: the median, so one mismatched line does not veto a good fit."""
     if not matched:
         return float("inf")
     src = np.vstack([m[0] for m in matched])
     dst = _project(np.linalg.inv(matrix), np.vstack([m[1] for m in matched]))
-    errors = np.sqrt(((src - dst) ** 2).sum(axis=1))
-    return float(np.sqrt((np.minimum(errors, 40.0) ** 2).mean()))
+    return float(np.median(np.sqrt(((src - dst) ** 2).sum(axis=1))))
 
 
 def _bgr(image: Image.Image) -> np.ndarray:
@@ -457,6 +457,12 @@ def _row_leaders(lines: list[Line]) -> list[Line]:
     return leaders
 
 
+def _same_label(read: str, label: str) -> bool:
+    """The text read at a label's position is that label, allowing one misread character
+    (the position already matched; blur turns 性别 into 性刻 now and then)."""
+    return len(read) >= 2 and sum(a == b for a, b in zip(read, label, strict=False)) >= 1
+
+
 def _first_per_key(lines: list[Line]) -> list[Line]:
     seen: dict[str, Line] = {}
     for ln in lines:
@@ -540,7 +546,7 @@ def _match_all(
         if role is None:
             continue
         label_key = next((k for k, r in template.keys.items() if r == role), None)
-        if label_key is not None and ln.text and ln.key != label_key:
+        if label_key is not None and ln.text and not _same_label(ln.key, label_key):
             continue  # a label position, but the text read there is not that label
         taken.add(role)
         ln.role = role
@@ -691,9 +697,10 @@ def _fields_of(fit: Fit, lines: list[Line]) -> list[LocatedField]:
         glyphs = _glyph_extent(card)
         label_field = template.label_fields.get(ln.role or "")
         if label_field is not None:
-            tail = np.array([_lerp(glyphs[0], glyphs[1], 0.5), glyphs[1], glyphs[2], _lerp(glyphs[3], glyphs[2], 0.5)])
-            if _share_inside(zones[label_field], tail) >= ATTRIBUTION_SHARE:
-                extra[label_field].append(tail)
+            tail = _after_label(glyphs, template, ln.role or "")
+            if tail is None or _follows_label(zones[label_field], tail, tolerance):
+                if tail is not None:
+                    extra[label_field].append(tail)
                 continue
         shares = {fid: _share_inside(zone, glyphs) for fid, zone in zones.items()}
         owner = max(shares, key=lambda fid: shares[fid])
@@ -701,14 +708,12 @@ def _fields_of(fit: Fit, lines: list[Line]) -> list[LocatedField]:
             extra[owner].append(glyphs)
             continue
         # A line that merged a value with printed labels around it (say "国籍 中国" over
-        # "Nationality"): what is not label must lie in one zone.
-        owners, share = _share_beside_fixed_text(zones, fixed, glyphs)
-        if owners and share >= FIXED_TEXT_SHARE:
+        # "Nationality"), or labels with each other: what is not label must lie in zones.
+        owners, explained, on_labels = _share_beside_fixed_text(zones, fixed, glyphs)
+        if explained >= FIXED_TEXT_SHARE or (not owners and on_labels >= ATTRIBUTION_SHARE):
             for owner in owners:  # every field it reaches takes it in: a masked one masks it all
                 extra[owner].append(glyphs)
             continue
-        if ln.role is not None and label_field is None and not ln.role.startswith("value:"):
-            continue  # a matched fixed text that carries no value (a sub-label, a title)
         unknown.append(LocatedField("unexplained text", 90.0, Polygon.of(ln.frame.tolist()), template.card_type, None))
     score = _score(fit)
     out = []
@@ -725,9 +730,10 @@ def _fields_of(fit: Fit, lines: list[Line]) -> list[LocatedField]:
 
 def _share_beside_fixed_text(
     zones: dict[str, np.ndarray], fixed: np.ndarray, quad: np.ndarray
-) -> tuple[list[str], float]:
-    """For a line that is not mostly in one zone: the zones it reaches into, and the share
-    of it that those zones and printed labels explain (sampled on a grid over the quad)."""
+) -> tuple[list[str], float, float]:
+    """For a line that is not mostly in one zone: the zones it reaches into, the share of it
+    that those zones and printed labels explain, and the share on labels alone (sampled on a
+    grid over the quad)."""
     u = np.linspace(0.05, 0.95, 10)
     v = np.linspace(0.15, 0.85, 4)
     top = quad[0][None, :] + (quad[1] - quad[0])[None, :] * u[:, None]
@@ -737,6 +743,7 @@ def _share_beside_fixed_text(
     explained = np.zeros(len(points), dtype=bool)
     for x0, y0, x1, y1 in fixed:
         explained |= (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+    on_labels = float(explained.mean())
     owners = []
     for fid, zone in zones.items():
         zx0, zy0 = zone.min(axis=0)
@@ -745,7 +752,30 @@ def _share_beside_fixed_text(
         if in_zone.mean() >= 0.1:
             owners.append(fid)
             explained |= in_zone
-    return owners, float(explained.mean())
+    return owners, float(explained.mean()), on_labels
+
+
+def _after_label(glyphs: np.ndarray, template: CardTemplate, role: str) -> np.ndarray | None:
+    """The part of a "label + value" line after the label, or ``None`` when it is all label.
+
+    The label ends where the template's label starts plus its characters' advance.
+    """
+    label_end_x = template.label_end(role)
+    xs = glyphs[:, 0]
+    if xs.max() <= label_end_x:
+        return None
+    t = (label_end_x - xs.min()) / max(xs.max() - xs.min(), 1e-6)
+    t = min(max(t, 0.0), 1.0)
+    return np.array([_lerp(glyphs[0], glyphs[1], t), glyphs[1], glyphs[2], _lerp(glyphs[3], glyphs[2], t)])
+
+
+def _follows_label(zone: np.ndarray, tail: np.ndarray, tolerance: float) -> bool:
+    """Whether what follows a label on its line stays on the label's row and ends within the
+    label's value zone (the blank between a label and its value belongs to the value)."""
+    zx1 = float(zone[:, 0].max())
+    zy0, zy1 = float(zone[:, 1].min()), float(zone[:, 1].max())
+    centre_y = float(tail[:, 1].mean())
+    return float(tail[:, 0].max()) <= zx1 + tolerance and zy0 - tolerance <= centre_y <= zy1 + tolerance
 
 
 def _lerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:

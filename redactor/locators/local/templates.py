@@ -44,6 +44,8 @@ class CardTemplate:
     portrait: tuple[Point, ...] | None = None
     #: label role -> the field whose value follows it on the same line
     label_fields: dict[str, str] = field(default_factory=dict)
+    #: advance of one label character (card pixels): where a label ends in a merged line
+    label_advance: float = 28.0
 
     @property
     def starts(self) -> dict[str, list[list[float]]]:
@@ -55,16 +57,28 @@ class CardTemplate:
 
     @property
     def fixed_boxes(self) -> list[tuple[float, float, float, float]]:
-        """Where the card's fixed texts (labels, titles, sub-labels) are printed: (x0, y0, x1, y1)."""
+        """Where the card's fixed texts (labels, titles, sub-labels) are printed: (x0, y0, x1, y1).
+
+        Measured where the detector saw them alone; otherwise (a label always merged with
+        its value) from where it starts and how many characters it has.
+        """
         out = []
-        for role, end in self.ends.items():
-            start = self.starts.get(role)
-            if start is None or role.startswith("value:"):
+        for role, start in self.starts.items():
+            if role.startswith("value:"):
                 continue
+            end = self.ends.get(role)
+            if end is None:
+                end = [[self.label_end(role), start[0][1]], [self.label_end(role), start[1][1]]]
             xs = [p[0] for p in (*start, *end)]
             ys = [p[1] for p in (*start, *end)]
             out.append((min(xs), min(ys), max(xs), max(ys)))
         return out
+
+    def label_end(self, role: str) -> float:
+        """Where a label's last glyph ends (card x), from its detector start and its length."""
+        start = self.starts[role]
+        height = abs(start[1][1] - start[0][1])
+        return (start[0][0] + start[1][0]) / 2 + 0.25 * height + len(role) * self.label_advance
 
     @property
     def outline(self) -> tuple[Point, ...]:
