@@ -293,7 +293,10 @@ class LocalLocator(BaseLocator):
             if edged is None or not _plausible(edged, template.size):
                 continue
             rms_edges = _residual(matched, edged)
-            if rms_edges <= max(1.5 * fit.rms, EDGE_AGREEMENT):
+            # A text fit that is sound on its own only accepts edges that agree with it
+            # closely; a weak one (few anchors, one column) cannot veto them as firmly.
+            allowed = max(2.0 * fit.rms, 5.0) if fit.reliable else max(1.5 * fit.rms, EDGE_AGREEMENT)
+            if rms_edges <= allowed:
                 fit.matrix, fit.rms, fit.edges = edged, rms_edges, True
                 _match_all(template, edged, lines, 0.45)  # roles as seen through the final fit
                 break
