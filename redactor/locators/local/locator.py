@@ -128,6 +128,9 @@ class LocalLocator(BaseLocator):
     def __init__(self, models: OcrModels | None = None) -> None:
         self._models = models
         self._lock = threading.Lock()
+        # The models already use every core; one image at a time in them keeps memory to
+        # one set of activations while other workers decode, mask and write in parallel.
+        self._inference = threading.Lock()
 
     @property
     def models(self) -> OcrModels:
@@ -139,8 +142,12 @@ class LocalLocator(BaseLocator):
     # ------------------------------------------------------------------ entry
 
     def locate(self, request: LocateRequest) -> Detection:
+        bgr = _bgr(request.image)
+        with self._inference:
+            return self._locate(request, bgr)
+
+    def _locate(self, request: LocateRequest, bgr: np.ndarray) -> Detection:
         image = request.image
-        bgr = _bgr(image)
         allowed = [t for t in TEMPLATES if _allowed(t, request.card_type)]
         gray = _gray(bgr)
         lines = self._read_lines(bgr, DET_LIMIT)
