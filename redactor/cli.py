@@ -16,12 +16,12 @@ import typer
 
 from redactor.core.fields import CardTypeHint
 from redactor.core.imaging import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS
-from redactor.core.policy import Policy, format_effective_rules, policy_warnings
+from redactor.core.policy import format_effective_rules, policy_warnings
 from redactor.errors import PolicyError, RedactorError, UsageError
 from redactor.eval_cli import eval_command
 from redactor.locators import make_locator
 from redactor.pipeline import MANIFEST_NAME, STATE_DIR, BatchRunner, RunOptions
-from redactor.policy_files import load_bundled_policy, load_policy_file
+from redactor.policy_files import load_policy_option
 from redactor.storage import FolderStorage
 
 app = typer.Typer(
@@ -61,15 +61,6 @@ CardTypeOption = Annotated[
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     typer.echo(f"redactor: {message}", err=True)
     return typer.Exit(code)
-
-
-def _load_policy(policy: str | None) -> Policy:
-    if policy is None:
-        return load_bundled_policy("default")
-    path = Path(policy)
-    if path.exists() or path.suffix in (".yaml", ".yml") or "/" in policy:
-        return load_policy_file(path)
-    return load_bundled_policy(policy)
 
 
 def _inside(child: Path, parent: Path) -> bool:
@@ -122,7 +113,7 @@ def run(
     """Redact every image below SRC into DST; images in doubt go to the quarantine folder."""
     q = quarantine if quarantine is not None else dst.parent / f"{dst.name}.quarantine"
     try:
-        pol = _load_policy(policy)
+        pol = load_policy_option(policy)
         check_locations(src, dst, q)
         locator = make_locator(engine)
     except (PolicyError, UsageError) as exc:
@@ -211,7 +202,7 @@ def inspect(
     from redactor.inspect import inspect_image
 
     try:
-        pol = _load_policy(policy)
+        pol = load_policy_option(policy)
         locator = make_locator(engine)
         text = inspect_image(image, pol, locator, card_type, draw=draw, as_json=as_json, show_text=show_text)
     except (PolicyError, UsageError) as exc:
@@ -225,7 +216,7 @@ def policy_check(
 ) -> None:
     """Validate a policy and print the effective rule for every field of every card type."""
     try:
-        pol = _load_policy(file)
+        pol = load_policy_option(file)
     except PolicyError as exc:
         raise _fail(str(exc)) from None
     typer.echo(format_effective_rules(pol))

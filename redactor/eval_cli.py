@@ -15,23 +15,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from redactor.core.policy import Policy
 from redactor.errors import PolicyError, UsageError
 from redactor.evaluation import ImageResult, format_report, run_evaluation
 from redactor.locators import ENGINES, make_locator
-from redactor.policy_files import load_bundled_policy, load_policy_file
+from redactor.policy_files import load_policy_option
 
 EXIT_USAGE = 2
-
-
-def _load_policy(policy: str | None) -> Policy:
-    """Same lookup as ``redactor run``: a path if it looks like one, else a bundled name."""
-    if policy is None:
-        return load_bundled_policy("default")
-    path = Path(policy)
-    if path.exists() or path.suffix in (".yaml", ".yml") or "/" in policy:
-        return load_policy_file(path)
-    return load_bundled_policy(policy)
 
 
 def eval_command(
@@ -62,7 +51,7 @@ def eval_command(
     try:
         if not directory.is_dir():
             raise UsageError(f"{directory} is not a folder")
-        pol = _load_policy(policy)
+        pol = load_policy_option(policy)
         locator = make_locator(engine)
     except (PolicyError, UsageError) as exc:
         typer.echo(f"redactor: {exc}", err=True)

@@ -79,3 +79,14 @@ def load_bundled_policy(name: str = "default") -> Policy:
 def bundled_policy_text(name: str = "default") -> str:
     """The text of a bundled policy, e.g. for ``redactor policy show``."""
     return read_policy_bytes(bundled_policy_path(name)).decode("utf-8", "replace")
+
+
+def load_policy_option(policy: str | None) -> Policy:
+    """What a ``--policy`` option names: a YAML path if it looks like one, else a bundled
+    policy name; ``None`` is the bundled default."""
+    if policy is None:
+        return load_bundled_policy("default")
+    path = Path(policy)
+    if path.exists() or path.suffix in (".yaml", ".yml") or "/" in policy:
+        return load_policy_file(path)
+    return load_bundled_policy(policy)
