@@ -18,6 +18,7 @@ from redactor.core.fields import CardTypeHint
 from redactor.core.imaging import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS
 from redactor.core.policy import format_effective_rules, policy_warnings
 from redactor.errors import PolicyError, RedactorError, UsageError
+from redactor.emulator.cli import emulator_command
 from redactor.eval_cli import eval_command
 from redactor.locators import make_locator
 from redactor.pipeline import MANIFEST_NAME, STATE_DIR, BatchRunner, RunOptions
@@ -34,6 +35,7 @@ app = typer.Typer(
 policy_app = typer.Typer(help="Work with redaction policies.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 app.command("eval")(eval_command)
+app.command("emulator")(emulator_command)
 
 EXIT_OK, EXIT_DOUBT, EXIT_USAGE = 0, 1, 2
 

@@ -1,0 +1,78 @@
+"""The cloud locator: Tencent Cloud Infinite's AILicenseRec (``--engine cos``).
+
+The service must see exactly the pixels the masks will be drawn on (reference 4.4: it
+is not documented whether it applies EXIF orientation). So the locator never sends the
+original file: it uploads the decoded, upright, metadata-free image to a staging key,
+asks AILicenseRec about that object, and deletes the staging object whatever happens.
+``auto`` tries IDCard, then DriverLicense when nothing was found.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from redactor.core.ailicenserec import parse_response
+from redactor.core.fields import CardType, CardTypeHint
+from redactor.core.results import Detection
+from redactor.errors import LocatorError, RedactorError
+from redactor.locators.base import BaseLocator, LocateRequest
+from redactor.locators.replay import fit_to_image
+
+
+@dataclass(frozen=True)
+class Staging:
+    """Where images are uploaded for detection: ``cos://<bucket>/<prefix>``."""
+
+    bucket: str
+    prefix: str = "redactor-staging/"
+
+    def key(self) -> str:
+        return f"{self.prefix.rstrip('/')}/{uuid.uuid4().hex}.jpg" if self.prefix else f"{uuid.uuid4().hex}.jpg"
+
+
+def _upright_jpeg(image: Image.Image) -> bytes:
+    rgb = image if image.mode in ("RGB", "L") else image.convert("RGB")
+    buffer = io.BytesIO()
+    rgb.save(buffer, format="JPEG", quality=92)
+    return buffer.getvalue()
+
+
+class CloudLocator(BaseLocator):
+    """AILicenseRec through our own COS client; ``client`` is a ``redactor.cos.client.CosClient``."""
+
+    name = "cos"
+
+    def __init__(self, client: Any, staging: Staging) -> None:
+        self._client = client
+        self._staging = staging
+
+    def locate(self, request: LocateRequest) -> Detection:
+        data = _upright_jpeg(request.image)
+        key = self._staging.key()
+        try:
+            self._client.put_object(self._staging.bucket, key, data, content_type="image/jpeg")
+            order = (
+                [request.card_type.card_type()]
+                if request.card_type is not CardTypeHint.AUTO
+                else [CardType.ID_CARD, CardType.DRIVER_LICENSE]
+            )
+            detection = Detection(0)
+            for card_type in order:
+                assert card_type is not None
+                body = self._client.ai_license_rec(self._staging.bucket, key, card_type.value)
+                detection = fit_to_image(parse_response(body, card_type=card_type), *request.image.size)
+                if detection.found_anything:
+                    break
+            return detection
+        except RedactorError as exc:
+            raise LocatorError(f"AILicenseRec failed: {exc}") from None
+        finally:
+            try:
+                self._client.delete_object(self._staging.bucket, key)
+            except Exception:  # noqa: S110 - best effort; the staging prefix can carry a lifecycle rule too
+                pass
