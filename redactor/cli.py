@@ -17,8 +17,8 @@ import typer
 from redactor.core.fields import CardTypeHint
 from redactor.core.imaging import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS
 from redactor.core.policy import format_effective_rules, policy_warnings
-from redactor.errors import PolicyError, RedactorError, UsageError
 from redactor.emulator.cli import emulator_command
+from redactor.errors import PolicyError, RedactorError, UsageError
 from redactor.eval_cli import eval_command
 from redactor.locators import make_locator
 from redactor.pipeline import MANIFEST_NAME, STATE_DIR, BatchRunner, RunOptions

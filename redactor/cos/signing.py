@@ -96,7 +96,8 @@ def sign(
     http_headers, header_list = canonical(header_items)
     sign_key = hmac.new(secret_key.encode("utf-8"), key_time.encode("utf-8"), hashlib.sha1).hexdigest()
     http_string = f"{method.lower()}\n{path}\n{http_params}\n{http_headers}\n"
-    string_to_sign = f"sha1\n{key_time}\n{hashlib.sha1(http_string.encode('utf-8')).hexdigest()}\n"
+    digest = hashlib.sha1(http_string.encode("utf-8")).hexdigest()  # noqa: S324 - the protocol mandates SHA-1
+    string_to_sign = f"sha1\n{key_time}\n{digest}\n"
     signature = hmac.new(sign_key.encode("utf-8"), string_to_sign.encode("utf-8"), hashlib.sha1).hexdigest()
     return Signature(key_time, header_list, param_list, signature, secret_id)
 
