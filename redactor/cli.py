@@ -20,7 +20,7 @@ from redactor.core.policy import format_effective_rules, policy_warnings
 from redactor.emulator.cli import emulator_command
 from redactor.errors import PolicyError, RedactorError, UsageError
 from redactor.eval_cli import eval_command
-from redactor.locators import make_locator
+from redactor.locators import Locator, make_locator
 from redactor.pipeline import MANIFEST_NAME, STATE_DIR, BatchRunner, RunOptions
 from redactor.policy_files import load_policy_option
 from redactor.storage import FolderStorage
@@ -52,7 +52,22 @@ EngineOption = Annotated[
     typer.Option(
         "--engine",
         "-e",
-        help="How fields are located: local (offline OCR, the default), replay (saved <image>.ailicenserec.xml).",
+        help="How fields are located: local (offline OCR, the default), replay (saved <image>.ailicenserec.xml), "
+        "cos (Tencent Cloud Infinite AILicenseRec; needs --staging).",
+    ),
+]
+EndpointOption = Annotated[
+    Optional[str],
+    typer.Option(
+        help="COS endpoint to send requests to (e.g. the emulator, http://127.0.0.1:9000). Env: COS_ENDPOINT."
+    ),
+]
+RegionOption = Annotated[Optional[str], typer.Option(help="COS region, e.g. ap-guangzhou. Env: COS_REGION.")]
+StagingOption = Annotated[
+    Optional[str],
+    typer.Option(
+        help="For --engine cos: where local images are uploaded for detection (and deleted after), "
+        "cos://<bucket-appid>/<prefix>/. Env: REDACTOR_STAGING."
     ),
 ]
 CardTypeOption = Annotated[
@@ -63,6 +78,14 @@ CardTypeOption = Annotated[
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     typer.echo(f"redactor: {message}", err=True)
     return typer.Exit(code)
+
+
+def _locator(engine: str, endpoint: str | None, region: str | None, staging: str | None) -> Locator:
+    if engine == "cos":
+        from redactor.locators.cloud import build_cloud_locator
+
+        return build_cloud_locator(staging=staging, endpoint=endpoint, region=region)
+    return make_locator(engine)
 
 
 def _inside(child: Path, parent: Path) -> bool:
@@ -111,13 +134,16 @@ def run(
     max_pixels: Annotated[
         int, typer.Option(min=1, help="Refuse images with more pixels than this.")
     ] = DEFAULT_MAX_PIXELS,
+    endpoint: EndpointOption = None,
+    region: RegionOption = None,
+    staging: StagingOption = None,
 ) -> None:
     """Redact every image below SRC into DST; images in doubt go to the quarantine folder."""
     q = quarantine if quarantine is not None else dst.parent / f"{dst.name}.quarantine"
     try:
         pol = load_policy_option(policy)
         check_locations(src, dst, q)
-        locator = make_locator(engine)
+        locator = _locator(engine, endpoint, region, staging)
     except (PolicyError, UsageError) as exc:
         raise _fail(str(exc)) from None
     options = RunOptions(
@@ -195,6 +221,9 @@ def inspect(
     draw: Annotated[
         Optional[Path], typer.Option(help="Write a PNG of the image with each field's polygon, name and action.")
     ] = None,
+    endpoint: EndpointOption = None,
+    region: RegionOption = None,
+    staging: StagingOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     show_text: Annotated[
         bool, typer.Option("--show-text", help="Also print DetectedText (personal data: only when you must).")
@@ -205,7 +234,7 @@ def inspect(
 
     try:
         pol = load_policy_option(policy)
-        locator = make_locator(engine)
+        locator = _locator(engine, endpoint, region, staging)
         text = inspect_image(image, pol, locator, card_type, draw=draw, as_json=as_json, show_text=show_text)
     except (PolicyError, UsageError) as exc:
         raise _fail(str(exc)) from None

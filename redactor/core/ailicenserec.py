@@ -117,8 +117,11 @@ def _parse_id_info(
 
 
 def _fmt(value: float) -> str:
-    """The service reports integer pixels; keep fractions only where they exist."""
-    return str(int(round(value))) if abs(value - round(value)) < 1e-6 else f"{value:.2f}"
+    """The service reports integer pixels; fractions (from our own engines) are written
+    exactly, so a response written and read back gives the very same polygons."""
+    if abs(value - round(value)) < 1e-9:
+        return str(int(round(value)))
+    return f"{value:.10f}".rstrip("0").rstrip(".")  # fixed point: never an exponent
 
 
 def render_response(detection: Detection, *, include_text: bool = True) -> bytes:

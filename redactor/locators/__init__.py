@@ -7,7 +7,7 @@ from redactor.locators.base import SIDECAR_SUFFIX, BaseLocator, LocateRequest, L
 from redactor.locators.memory import StaticLocator
 from redactor.locators.replay import ReplayLocator
 
-ENGINES = ("local", "replay")
+ENGINES = ("local", "replay", "cos")
 
 
 def make_locator(engine: str) -> Locator:
@@ -18,6 +18,10 @@ def make_locator(engine: str) -> Locator:
         from redactor.locators.local import LocalLocator  # heavy imports only when asked for
 
         return LocalLocator()
+    if engine == "cos":
+        from redactor.locators.cloud import build_cloud_locator
+
+        return build_cloud_locator(staging=None)
     raise UsageError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}")
 
 

@@ -32,13 +32,15 @@ class Staging:
     prefix: str = "redactor-staging/"
 
     def key(self) -> str:
-        return f"{self.prefix.rstrip('/')}/{uuid.uuid4().hex}.jpg" if self.prefix else f"{uuid.uuid4().hex}.jpg"
+        name = f"{uuid.uuid4().hex}.png"
+        return f"{self.prefix.rstrip('/')}/{name}" if self.prefix else name
 
 
-def _upright_jpeg(image: Image.Image) -> bytes:
+def _upright_png(image: Image.Image) -> bytes:
+    """Lossless, so the service sees exactly the pixels the masks will be drawn on."""
     rgb = image if image.mode in ("RGB", "L") else image.convert("RGB")
     buffer = io.BytesIO()
-    rgb.save(buffer, format="JPEG", quality=92)
+    rgb.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
 
@@ -52,10 +54,10 @@ class CloudLocator(BaseLocator):
         self._staging = staging
 
     def locate(self, request: LocateRequest) -> Detection:
-        data = _upright_jpeg(request.image)
+        data = _upright_png(request.image)
         key = self._staging.key()
         try:
-            self._client.put_object(self._staging.bucket, key, data, content_type="image/jpeg")
+            self._client.put_object(self._staging.bucket, key, data, content_type="image/png")
             order = (
                 [request.card_type.card_type()]
                 if request.card_type is not CardTypeHint.AUTO
@@ -76,3 +78,25 @@ class CloudLocator(BaseLocator):
                 self._client.delete_object(self._staging.bucket, key)
             except Exception:  # noqa: S110 - best effort; the staging prefix can carry a lifecycle rule too
                 pass
+
+
+def build_cloud_locator(*, staging: str | None, endpoint: str | None = None, region: str | None = None) -> CloudLocator:
+    """A CloudLocator from CLI-style settings: credentials and region from the environment
+    (or ``~/.cos.yaml``), the endpoint from ``--endpoint``/``COS_ENDPOINT``, and the staging
+    place ``cos://<bucket>/<prefix>`` from ``--staging``/``REDACTOR_STAGING``."""
+    import os
+
+    from redactor.cos.client import CosClient
+    from redactor.cos.config import DEFAULT_AI_RATE, CosConfig, parse_cos_url, resolve_credentials
+    from redactor.errors import UsageError
+
+    staging = staging or os.environ.get("REDACTOR_STAGING")
+    if not staging:
+        raise UsageError("--engine cos needs a staging place: --staging cos://<bucket-appid>/<prefix>/")
+    try:
+        bucket, prefix = parse_cos_url(staging)
+        config = CosConfig.from_env(region=region, endpoint=endpoint, bucket=bucket, ai_rate_limit=DEFAULT_AI_RATE)
+        credentials = resolve_credentials()
+    except RedactorError as exc:
+        raise UsageError(str(exc)) from None
+    return CloudLocator(CosClient(config, credentials), Staging(bucket, prefix or "redactor-staging/"))

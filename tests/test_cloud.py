@@ -1,0 +1,120 @@
+"""The cloud half end to end over loopback: our client against the project's emulator
+(with faults), and ``redactor run --engine cos`` giving the same masks as ``--engine local``."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from redactor.cli import app
+from redactor.cos.client import CosClient
+from redactor.cos.config import CosConfig, Credentials
+from redactor.cos.errors import CosAccessDeniedError, CosError, NoSuchKeyError
+from redactor.emulator import EmulatorApp, EmulatorConfig, EmulatorServer, Store
+
+from .conftest import SAMPLES
+
+BUCKET = "redact-1250000000"
+SECRET_ID = "AKIDtestcloud0000000000000000000000"
+SECRET_KEY = "CANARY-secret-key-never-logged-0001"
+
+
+def _server(**config: object) -> EmulatorServer:
+    store = Store()
+    store.create_bucket(BUCKET)
+    emulator = EmulatorApp(store, EmulatorConfig(credentials={SECRET_ID: SECRET_KEY}, **config))  # type: ignore[arg-type]
+    return EmulatorServer(emulator)
+
+
+def _client(url: str, **options: object) -> CosClient:
+    config = CosConfig(region="ap-guangzhou", endpoint=url, **options)  # type: ignore[arg-type]
+    return CosClient(config, Credentials(SECRET_ID, SECRET_KEY))
+
+
+def test_client_survives_faults_and_never_logs_secrets(caplog):
+    caplog.set_level(logging.DEBUG)
+    spec = "put:5xx=0.2,slowdown=0.1,reset=0.05;get:5xx=0.2,slowdown=0.1,reset=0.05,truncate=0.05"
+    with _server(faults=spec, seed=7) as server, _client(server.url, max_attempts=8, deadline=30.0) as client:
+        for i in range(25):
+            data = f"object {i} ".encode() * 50
+            client.put_object(BUCKET, f"faults/{i}.bin", data)
+            assert client.get_object(BUCKET, f"faults/{i}.bin") == data
+        with pytest.raises(NoSuchKeyError):  # a 4xx is not retried, even with faults on
+            client.get_object(BUCKET, "faults/missing.bin")
+    text = caplog.text
+    assert SECRET_KEY not in text and "q-signature" not in text
+
+
+def test_wrong_key_is_refused_and_the_error_hides_the_secret():
+    with _server() as server:
+        config = CosConfig(region="ap-guangzhou", endpoint=server.url)
+        with CosClient(config, Credentials(SECRET_ID, "a-wrong-secret-key-CANARY")) as client:
+            with pytest.raises(CosAccessDeniedError) as info:
+                client.put_object(BUCKET, "x.bin", b"x")
+    assert "SignatureDoesNotMatch" in str(info.value) and "CANARY" not in str(info.value)
+
+
+def test_timeouts_fire():
+    with _server(latency_ms=1500) as server, _client(server.url, timeout=0.3, max_attempts=2, deadline=3.0) as client:
+        with pytest.raises(CosError):
+            client.head_object(BUCKET, "anything")
+
+
+@pytest.fixture
+def folder(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in (
+        "idcard-front-scan-0001.png",
+        "idcard-front-photo-0005.jpg",
+        "license-scan-0007.png",
+        "noncard-0012.jpg",
+    ):
+        shutil.copy(SAMPLES / name, src / name)
+    return src
+
+
+def test_engine_cos_gives_the_same_masks_as_engine_local(folder, tmp_path, monkeypatch):
+    monkeypatch.setenv("COS_SECRET_ID", SECRET_ID)
+    monkeypatch.setenv("COS_SECRET_KEY", SECRET_KEY)
+    runner = CliRunner()
+    local = runner.invoke(app, ["run", str(folder), str(tmp_path / "local"), "--engine", "local"])
+    assert local.exit_code == 1, local.output  # the non-card is quarantined
+    with _server(ci_engine="local") as server:
+        cloud = runner.invoke(
+            app,
+            [
+                "run",
+                str(folder),
+                str(tmp_path / "cloud"),
+                "--engine",
+                "cos",
+                "--endpoint",
+                server.url,
+                "--region",
+                "ap-guangzhou",
+                "--staging",
+                f"cos://{BUCKET}/staging/",
+            ],
+        )
+        assert cloud.exit_code == 1, cloud.output
+        with _client(server.url) as client:
+            assert list(client.iter_objects(BUCKET, "staging/")) == []  # staging objects deleted
+    outputs = sorted(p.name for p in (tmp_path / "local").iterdir() if p.is_file())
+    assert outputs == sorted(p.name for p in (tmp_path / "cloud").iterdir() if p.is_file())
+    assert len(outputs) == 3
+    for name in outputs:
+        a = np.asarray(Image.open(tmp_path / "local" / name).convert("RGB"))
+        b = np.asarray(Image.open(tmp_path / "cloud" / name).convert("RGB"))
+        assert (a == b).all(), name
+
+
+def test_engine_cos_without_staging_is_a_usage_error(folder, tmp_path, monkeypatch):
+    monkeypatch.delenv("REDACTOR_STAGING", raising=False)
+    result = CliRunner().invoke(app, ["run", str(folder), str(tmp_path / "o"), "--engine", "cos"])
+    assert result.exit_code == 2 and "staging" in result.output
