@@ -53,16 +53,19 @@ def test_client_survives_faults_and_never_logs_secrets(caplog):
 def test_wrong_key_is_refused_and_the_error_hides_the_secret():
     with _server() as server:
         config = CosConfig(region="ap-guangzhou", endpoint=server.url)
-        with CosClient(config, Credentials(SECRET_ID, "a-wrong-secret-key-CANARY")) as client:
-            with pytest.raises(CosAccessDeniedError) as info:
-                client.put_object(BUCKET, "x.bin", b"x")
+        client = CosClient(config, Credentials(SECRET_ID, "a-wrong-secret-key-CANARY"))
+        with client, pytest.raises(CosAccessDeniedError) as info:
+            client.put_object(BUCKET, "x.bin", b"x")
     assert "SignatureDoesNotMatch" in str(info.value) and "CANARY" not in str(info.value)
 
 
 def test_timeouts_fire():
-    with _server(latency_ms=1500) as server, _client(server.url, timeout=0.3, max_attempts=2, deadline=3.0) as client:
-        with pytest.raises(CosError):
-            client.head_object(BUCKET, "anything")
+    with (
+        _server(latency_ms=1500) as server,
+        _client(server.url, timeout=0.3, max_attempts=2, deadline=3.0) as client,
+        pytest.raises(CosError),
+    ):
+        client.head_object(BUCKET, "anything")
 
 
 @pytest.fixture
