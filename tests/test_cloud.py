@@ -121,3 +121,21 @@ def test_engine_cos_without_staging_is_a_usage_error(folder, tmp_path, monkeypat
     monkeypatch.delenv("REDACTOR_STAGING", raising=False)
     result = CliRunner().invoke(app, ["run", str(folder), str(tmp_path / "o"), "--engine", "cos"])
     assert result.exit_code == 2 and "staging" in result.output
+
+
+def test_stored_object_is_recognised_in_place_without_staging():
+    from redactor.core.imaging import decode
+    from redactor.locators.base import LocateRequest, StoredObject
+    from redactor.locators.cloud import CloudLocator, Staging
+
+    name = "license-scan-0007.png"
+    data = (SAMPLES / name).read_bytes()
+    with _server(ci_engine="replay") as server, _client(server.url) as client:
+        client.put_object(BUCKET, f"cards/{name}", data)
+        client.put_object(BUCKET, f"cards/{name}.ailicenserec.xml", (SAMPLES / f"{name}.ailicenserec.xml").read_bytes())
+        locator = CloudLocator(client, Staging(BUCKET, "staging/"))
+        image = decode(data).image
+        detection = locator.locate(LocateRequest(image, stored=StoredObject(BUCKET, f"cards/{name}", as_decoded=True)))
+        assert detection.found_anything and detection.card_type is not None
+        assert detection.card_type.value == "DriverLicense"  # auto: IDCard found nothing, then DriverLicense
+        assert list(client.iter_objects(BUCKET, "staging/")) == []

@@ -661,7 +661,7 @@ class EmulatorApp:
         digest = hashlib.sha256(found[1]).hexdigest()
         if self.config.ci_engine == "replay":
             sidecar = self.store.get(bucket, key + SIDECAR_SUFFIX)
-            body = sidecar[1] if sidecar is not None else _NO_MATCH
+            body = _NO_MATCH if sidecar is None or not _replay_matches(sidecar[1], card) else sidecar[1]
         else:
             cache_key = (digest, card, self.config.ci_engine)
             cached = self._ci_cache.get(cache_key)
@@ -723,3 +723,18 @@ def credentials_from_env(environ: Mapping[str, str]) -> tuple[str, str] | None:
         if environ.get(id_name) and environ.get(key_name):
             return environ[id_name], environ[key_name]
     return None
+
+
+def _replay_matches(sidecar: bytes, card: str) -> bool:
+    """A saved response answers only the card type it is about, as the service would: a
+    driving licence asked about as an ID card finds nothing."""
+    from redactor.core.ailicenserec import parse_response
+    from redactor.core.fields import infer_card_type
+    from redactor.errors import ResponseParseError
+
+    try:
+        detection = parse_response(sidecar)
+    except ResponseParseError:
+        return True  # let the client see (and refuse) the malformed body
+    kind = infer_card_type(f.canonical for f in detection.fields if f.canonical)
+    return kind is None or kind.value == card

@@ -21,6 +21,16 @@ SIDECAR_SUFFIX = ".ailicenserec.xml"
 
 
 @dataclass(frozen=True)
+class StoredObject:
+    """Where the image already is in COS. ``as_decoded``: the stored bytes decode to exactly
+    ``image`` (no EXIF rotation), so a cloud locator may detect on the object itself."""
+
+    bucket: str
+    key: str
+    as_decoded: bool = False
+
+
+@dataclass(frozen=True)
 class LocateRequest:
     """What a locator gets. ``companion(suffix)`` reads a file stored next to the image
     (``<name><suffix>``) and returns ``None`` when there is none."""
@@ -29,6 +39,7 @@ class LocateRequest:
     card_type: CardTypeHint = CardTypeHint.AUTO
     name: str = "<image>"
     companion: Callable[[str], bytes | None] | None = None
+    stored: StoredObject | None = None
 
 
 @runtime_checkable

@@ -54,23 +54,14 @@ class CloudLocator(BaseLocator):
         self._staging = staging
 
     def locate(self, request: LocateRequest) -> Detection:
-        data = _upright_png(request.image)
+        stored = request.stored
+        if stored is not None and stored.as_decoded:
+            # Already in COS, and its pixels are the ones the masks go on: no upload needed.
+            return self._recognise(stored.bucket, stored.key, request)
         key = self._staging.key()
         try:
-            self._client.put_object(self._staging.bucket, key, data, content_type="image/png")
-            order = (
-                [request.card_type.card_type()]
-                if request.card_type is not CardTypeHint.AUTO
-                else [CardType.ID_CARD, CardType.DRIVER_LICENSE]
-            )
-            detection = Detection(0)
-            for card_type in order:
-                assert card_type is not None
-                body = self._client.ai_license_rec(self._staging.bucket, key, card_type.value)
-                detection = fit_to_image(parse_response(body, card_type=card_type), *request.image.size)
-                if detection.found_anything:
-                    break
-            return detection
+            self._client.put_object(self._staging.bucket, key, _upright_png(request.image), content_type="image/png")
+            return self._recognise(self._staging.bucket, key, request)
         except RedactorError as exc:
             raise LocatorError(f"AILicenseRec failed: {exc}") from None
         finally:
@@ -78,6 +69,25 @@ class CloudLocator(BaseLocator):
                 self._client.delete_object(self._staging.bucket, key)
             except Exception:  # noqa: S110 - best effort; the staging prefix can carry a lifecycle rule too
                 pass
+
+    def _recognise(self, bucket: str, key: str, request: LocateRequest) -> Detection:
+        """AILicenseRec on ``key``; for ``auto``, IDCard first, then DriverLicense when nothing was found."""
+        order = (
+            [request.card_type.card_type()]
+            if request.card_type is not CardTypeHint.AUTO
+            else [CardType.ID_CARD, CardType.DRIVER_LICENSE]
+        )
+        detection = Detection(0)
+        try:
+            for card_type in order:
+                assert card_type is not None
+                body = self._client.ai_license_rec(bucket, key, card_type.value)
+                detection = fit_to_image(parse_response(body, card_type=card_type), *request.image.size)
+                if detection.found_anything:
+                    break
+        except RedactorError as exc:
+            raise LocatorError(f"AILicenseRec failed: {exc}") from None
+        return detection
 
 
 def build_cloud_locator(*, staging: str | None, endpoint: str | None = None, region: str | None = None) -> CloudLocator:
