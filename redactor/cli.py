@@ -80,6 +80,90 @@ def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _is_cos(spec: str) -> bool:
+    return spec[:6].lower() == "cos://"
+
+
+class Places:
+    """SRC, DST and quarantine, each a folder or a cos:// prefix, and the rules between them."""
+
+    def __init__(self, src: str, dst: str, quarantine: str) -> None:
+        self.src, self.dst, self.quarantine = src, dst, quarantine
+        self.src_cos = _cos_place(src)
+        self.dst_cos = _cos_place(dst)
+        self.q_cos = _cos_place(quarantine)
+
+    @classmethod
+    def parse(cls, src: str, dst: str, quarantine: str | None) -> Places:
+        if quarantine is None:
+            if _is_cos(dst):
+                bucket, prefix = _cos_place(dst) or ("", "")
+                base = prefix.rstrip("/") or "redactor"
+                quarantine = f"cos://{bucket}/{base}.quarantine/"
+            else:
+                d = Path(dst)
+                quarantine = str(d.parent / f"{d.name}.quarantine")
+        return cls(src, dst, quarantine)
+
+    def check(self) -> None:
+        places = {"source": (self.src, self.src_cos), "destination": (self.dst, self.dst_cos)}
+        if self.src_cos is None and self.dst_cos is None and self.q_cos is None:
+            check_locations(Path(self.src), Path(self.dst), Path(self.quarantine))
+            return
+        if self.src_cos is None and not Path(self.src).is_dir():
+            raise UsageError(f"source {self.src} is not a folder")
+        pairs = [("source", "destination"), ("source", "quarantine"), ("destination", "quarantine")]
+        named = {**places, "quarantine": (self.quarantine, self.q_cos)}
+        for a, b in pairs:
+            if _overlap(named[a], named[b]):
+                raise UsageError(
+                    f"{a} {named[a][0]} and {b} {named[b][0]} overlap: redactor never writes into the source, "
+                    "and unredacted images must stay apart from redacted ones (in-place redaction is not offered)"
+                )
+
+    def storages(self, endpoint: str | None, region: str | None, *, create: bool) -> tuple[Any, Any, Any]:
+        client = None
+        if self.src_cos or self.dst_cos or self.q_cos:
+            from redactor.locators.cloud import make_cos_client
+
+            bucket = (self.src_cos or self.dst_cos or self.q_cos or ("", ""))[0]
+            client = make_cos_client(endpoint=endpoint, region=region, bucket=bucket)
+
+        def build(spec: str, place: tuple[str, str] | None, make: bool) -> Any:
+            if place is not None:
+                from redactor.storage.cos import CosStorage
+
+                return CosStorage(client, place[0], place[1])
+            return FolderStorage(spec, create=make)
+
+        return (
+            build(self.src, self.src_cos, False),
+            build(self.dst, self.dst_cos, create),
+            build(self.quarantine, self.q_cos, create),
+        )
+
+
+def _cos_place(spec: str) -> tuple[str, str] | None:
+    if not _is_cos(spec):
+        return None
+    from redactor.cos.config import parse_cos_url
+
+    try:
+        return parse_cos_url(spec)
+    except RedactorError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _overlap(a: tuple[str, tuple[str, str] | None], b: tuple[str, tuple[str, str] | None]) -> bool:
+    if (a[1] is None) != (b[1] is None):
+        return False  # a folder and a bucket never overlap
+    if a[1] is None or b[1] is None:
+        pa, pb = Path(a[0]).resolve(), Path(b[0]).resolve()
+        return _inside(pa, pb) or _inside(pb, pa)
+    (bucket_a, prefix_a), (bucket_b, prefix_b) = a[1], b[1]
+    return bucket_a == bucket_b and (prefix_a.startswith(prefix_b) or prefix_b.startswith(prefix_a))
+
+
 def _locator(engine: str, endpoint: str | None, region: str | None, staging: str | None) -> Locator:
     if engine == "cos":
         from redactor.locators.cloud import build_cloud_locator
@@ -108,18 +192,30 @@ def check_locations(src: Path, dst: Path, quarantine: Path) -> None:
 
 @app.command()
 def run(
-    src: Annotated[Path, typer.Argument(help="Folder of card images (searched recursively).")],
-    dst: Annotated[Path, typer.Argument(help="Folder for masked images (relative paths mirrored).")],
+    src: Annotated[str, typer.Argument(help="Folder of card images (recursive), or cos://<bucket-appid>/<prefix>/.")],
+    dst: Annotated[
+        str, typer.Argument(help="Folder (or cos://<bucket-appid>/<prefix>/) for masked images; paths mirrored.")
+    ],
     policy: PolicyOption = None,
-    engine: EngineOption = "local",
+    engine: Annotated[
+        Optional[str],
+        typer.Option(
+            "--engine",
+            "-e",
+            help="How fields are located: local (offline OCR; the default for folders), cos (Tencent Cloud "
+            "Infinite AILicenseRec; the default for cos:// sources), replay (saved <image>.ailicenserec.xml).",
+        ),
+    ] = None,
     card_type: CardTypeOption = CardTypeHint.AUTO,
     report: Annotated[
         Optional[Path],
         typer.Option(help="JSONL report file (one line per image, then a summary). Default: DST/.redactor/reports/."),
     ] = None,
     quarantine: Annotated[
-        Optional[Path],
-        typer.Option(help="Folder for images in doubt (default: next to DST, named '<DST name>.quarantine')."),
+        Optional[str],
+        typer.Option(
+            help="Folder or cos:// prefix for images in doubt (default: next to DST, named '<DST name>.quarantine')."
+        ),
     ] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Images processed in parallel.")] = 2,
     include: Annotated[
@@ -137,15 +233,24 @@ def run(
     endpoint: EndpointOption = None,
     region: RegionOption = None,
     staging: StagingOption = None,
+    checkpoint: Annotated[
+        Optional[Path],
+        typer.Option(help="Local checkpoint file for resuming (default: DST/.redactor/manifest.jsonl for folders)."),
+    ] = None,
 ) -> None:
-    """Redact every image below SRC into DST; images in doubt go to the quarantine folder."""
-    q = quarantine if quarantine is not None else dst.parent / f"{dst.name}.quarantine"
+    """Redact every image below SRC into DST; images in doubt go to the quarantine folder or prefix."""
     try:
+        places = Places.parse(src, dst, quarantine)
         pol = load_policy_option(policy)
-        check_locations(src, dst, q)
+        places.check()
+        engine = engine or ("cos" if places.src_cos else "local")
+        if engine == "cos" and staging is None and places.src_cos:
+            staging = f"cos://{places.src_cos[0]}/redactor-staging/"
         locator = _locator(engine, endpoint, region, staging)
+        source, dest, quarantine_store = places.storages(endpoint, region, create=not dry_run)
     except (PolicyError, UsageError) as exc:
         raise _fail(str(exc)) from None
+    q = places.quarantine
     options = RunOptions(
         policy=pol,
         locator=locator,
@@ -158,12 +263,14 @@ def run(
         jpeg_quality=jpeg_quality,
         max_pixels=max_pixels,
     )
-    source = FolderStorage(src)
-    dest = FolderStorage(dst, create=not dry_run)
-    quarantine_store = None if dry_run else FolderStorage(q, create=True)
+    if dry_run:
+        quarantine_store = None
     if report is None and not dry_run:
         stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-        report = dst / STATE_DIR / "reports" / f"run-{stamp}.jsonl"
+        folder = Path(dst) / STATE_DIR / "reports" if places.dst_cos is None else Path.cwd()
+        report = folder / f"redactor-report-{stamp}.jsonl" if places.dst_cos else folder / f"run-{stamp}.jsonl"
+    if checkpoint is None and places.dst_cos is None:
+        checkpoint = Path(dst) / STATE_DIR / MANIFEST_NAME
     report_handle = None
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)
@@ -175,7 +282,7 @@ def run(
             quarantine_store,
             options,
             report=report_handle,
-            manifest_path=None if dry_run else dst / STATE_DIR / MANIFEST_NAME,
+            manifest_path=None if dry_run else checkpoint,
         )
         summary = _run_with_progress(runner)
     except RedactorError as exc:

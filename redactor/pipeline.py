@@ -27,7 +27,7 @@ from redactor.core.plan import Plan, plan_redaction
 from redactor.core.policy import Policy
 from redactor.core.results import AppliedField, Decision
 from redactor.errors import ImageError, LocatorError, RedactorError, ResponseParseError, StorageError
-from redactor.locators.base import SIDECAR_SUFFIX, LocateRequest, Locator
+from redactor.locators.base import SIDECAR_SUFFIX, LocateRequest, Locator, StoredObject
 from redactor.storage.base import Storage
 
 #: Files the pipeline itself reads or writes next to images; never treated as inputs.
@@ -64,6 +64,7 @@ def redact_image(
     jpeg_quality: int = DEFAULT_JPEG_QUALITY,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     image: Image.Image | None = None,
+    stored: StoredObject | None = None,
 ) -> ImageOutcome:
     """Redact one image. Never raises for bad input: errors become a quarantine outcome."""
     timings: dict[str, float] = {}
@@ -76,7 +77,11 @@ def redact_image(
     timings["decode"] = (t1 - t0) * 1000
     upright = decoded.image
     try:
-        detection = locator.locate(LocateRequest(upright, card_type, name, companion))
+        if stored is not None:
+            # The stored bytes are the pixels we mask only when no EXIF rotation was applied.
+            in_kind = decoded.format in ("JPEG", "PNG", "BMP", "WEBP", "GIF")
+            stored = StoredObject(stored.bucket, stored.key, as_decoded=decoded.orientation == 1 and in_kind)
+        detection = locator.locate(LocateRequest(upright, card_type, name, companion, stored))
     except (LocatorError, ResponseParseError, StorageError) as exc:
         return ImageOutcome(Decision.QUARANTINED, (f"locator error: {exc}",), size=upright.size, timings_ms=timings)
     except Exception as exc:  # a locator bug must not let the image through
@@ -330,12 +335,32 @@ class BatchRunner:
                     "reasons": ["unchanged since the last run (same input, policy and engine)"],
                 }
 
-        if previous is None and not opts.overwrite and not opts.dry_run and self.dest.exists(key):
+        source_tag = hashlib.md5(data).hexdigest()  # noqa: S324 - an ETag-like content tag, not security
+        stamp = {"redactor-policy": opts.policy.sha256, "redactor-source-etag": source_tag}
+        stat = getattr(self.dest, "stat", None)
+        if stat is not None and not opts.overwrite and not opts.dry_run:
+            # Object stores carry the stamp on the output itself: same source and policy, nothing to do.
+            meta = stat(key)
+            if meta is not None and all(meta.get(k) == v for k, v in stamp.items()):
+                return {
+                    **base,
+                    "decision": "skipped",
+                    "previous_decision": Decision.REDACTED.value,
+                    "reasons": ["destination already holds this source redacted with this policy"],
+                }
+            if meta is not None and previous is None and "redactor-policy" not in meta:
+                return {
+                    **base,
+                    "decision": Decision.FAILED.value,
+                    "reasons": ["output exists and was not written by redactor (use --overwrite to replace it)"],
+                }
+        elif previous is None and not opts.overwrite and not opts.dry_run and self.dest.exists(key):
             return {
                 **base,
                 "decision": Decision.FAILED.value,
                 "reasons": ["output exists and was not written by redactor (use --overwrite to replace it)"],
             }
+        stored_object = getattr(self.source, "stored_object", None)
 
         outcome = redact_image(
             data,
@@ -346,6 +371,7 @@ class BatchRunner:
             companion=lambda suffix: self.source.read_optional(key + suffix),
             jpeg_quality=opts.jpeg_quality,
             max_pixels=opts.max_pixels,
+            stored=stored_object(key) if stored_object is not None else None,
         )
         record = {
             **base,
@@ -363,7 +389,10 @@ class BatchRunner:
             return record
 
         if outcome.decision is Decision.REDACTED and outcome.data is not None:
-            self.dest.write(key, outcome.data)
+            if stat is not None:
+                self.dest.write(key, outcome.data, metadata=stamp)  # type: ignore[call-arg]
+            else:
+                self.dest.write(key, outcome.data)
             record["output"] = key
             record["output_sha256"] = hashlib.sha256(outcome.data).hexdigest()
         else:

@@ -90,14 +90,26 @@ class CloudLocator(BaseLocator):
         return detection
 
 
+def make_cos_client(*, endpoint: str | None = None, region: str | None = None, bucket: str | None = None) -> Any:
+    """Our COS client from CLI-style settings (env, ``~/.cos.yaml``, ``--endpoint``/``--region``)."""
+    from redactor.cos.client import CosClient
+    from redactor.cos.config import DEFAULT_AI_RATE, CosConfig, resolve_credentials
+    from redactor.errors import UsageError
+
+    try:
+        config = CosConfig.from_env(region=region, endpoint=endpoint, bucket=bucket, ai_rate_limit=DEFAULT_AI_RATE)
+        return CosClient(config, resolve_credentials())
+    except RedactorError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def build_cloud_locator(*, staging: str | None, endpoint: str | None = None, region: str | None = None) -> CloudLocator:
     """A CloudLocator from CLI-style settings: credentials and region from the environment
     (or ``~/.cos.yaml``), the endpoint from ``--endpoint``/``COS_ENDPOINT``, and the staging
     place ``cos://<bucket>/<prefix>`` from ``--staging``/``REDACTOR_STAGING``."""
     import os
 
-    from redactor.cos.client import CosClient
-    from redactor.cos.config import DEFAULT_AI_RATE, CosConfig, parse_cos_url, resolve_credentials
+    from redactor.cos.config import parse_cos_url
     from redactor.errors import UsageError
 
     staging = staging or os.environ.get("REDACTOR_STAGING")
@@ -105,8 +117,7 @@ def build_cloud_locator(*, staging: str | None, endpoint: str | None = None, reg
         raise UsageError("--engine cos needs a staging place: --staging cos://<bucket-appid>/<prefix>/")
     try:
         bucket, prefix = parse_cos_url(staging)
-        config = CosConfig.from_env(region=region, endpoint=endpoint, bucket=bucket, ai_rate_limit=DEFAULT_AI_RATE)
-        credentials = resolve_credentials()
     except RedactorError as exc:
         raise UsageError(str(exc)) from None
-    return CloudLocator(CosClient(config, credentials), Staging(bucket, prefix or "redactor-staging/"))
+    client = make_cos_client(endpoint=endpoint, region=region, bucket=bucket)
+    return CloudLocator(client, Staging(bucket, prefix or "redactor-staging/"))

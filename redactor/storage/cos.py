@@ -1,0 +1,74 @@
+"""A COS prefix as storage: streamed listing, object metadata, no escaping the prefix.
+
+Keys are relative to the prefix. Writes are single PutObject calls with Content-MD5
+(COS makes a PUT atomic: readers see the old object or the new one), carrying the
+content type and ``x-cos-meta-*`` metadata that make reruns idempotent.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Iterator
+from typing import Any
+
+from redactor.cos.errors import CosNotFoundError
+from redactor.errors import StorageError, UnsafeKeyError
+from redactor.locators.base import StoredObject
+from redactor.storage.base import safe_key
+
+
+class CosStorage:
+    def __init__(self, client: Any, bucket: str, prefix: str = "") -> None:
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
+
+    def describe(self) -> str:
+        return f"cos://{self.bucket}/{self.prefix}"
+
+    def _full(self, key: str) -> str:
+        return self.prefix + safe_key(key)
+
+    def iter_keys(self) -> Iterator[str]:
+        """Every object below the prefix, one listing page in memory at a time.
+
+        A key that could not be written back under a folder (``..``, empty segments) is
+        still listed, so the pipeline reports it instead of silently losing it.
+        """
+        for info in self.client.iter_objects(self.bucket, self.prefix):
+            if info.key.endswith("/"):
+                continue  # a "folder" placeholder object
+            yield info.key[len(self.prefix) :]
+
+    def read(self, key: str) -> bytes:
+        return bytes(self.client.get_object(self.bucket, self._full(key)))
+
+    def read_optional(self, key: str) -> bytes | None:
+        try:
+            return self.read(key)
+        except (CosNotFoundError, UnsafeKeyError):
+            return None
+
+    def stat(self, key: str) -> dict[str, str] | None:
+        """The object's ``x-cos-meta-*`` metadata (names without the prefix), or None when absent."""
+        try:
+            head = self.client.head_object(self.bucket, self._full(key))
+        except CosNotFoundError:
+            return None
+        return {str(k).lower(): str(v) for k, v in dict(head.get("metadata") or {}).items()}
+
+    def exists(self, key: str) -> bool:
+        return self.stat(key) is not None
+
+    def write(self, key: str, data: bytes, *, metadata: dict[str, str] | None = None) -> None:
+        content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
+        try:
+            self.client.put_object(self.bucket, self._full(key), data, content_type=content_type, metadata=metadata)
+        except StorageError:
+            raise
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(self.bucket, self._full(key))
+
+    def stored_object(self, key: str) -> StoredObject:
+        return StoredObject(self.bucket, self._full(key))

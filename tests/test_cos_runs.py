@@ -1,0 +1,88 @@
+"""``redactor run`` over object storage, against the emulator on loopback: COS to COS with
+AILicenseRec on the stored objects, folder to COS for archiving, idempotent reruns."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from redactor.cli import app
+from redactor.cos.client import CosClient
+from redactor.cos.config import CosConfig, Credentials
+from redactor.emulator import EmulatorApp, EmulatorConfig, EmulatorServer, Store
+from redactor.evaluation import find_images
+
+from .conftest import SAMPLES
+
+BUCKET = "archive-1250000000"
+SECRET_ID = "AKIDcosruns000000000000000000000000"
+SECRET_KEY = "cos-runs-secret-key-0000000000000"
+
+
+@pytest.fixture
+def cos(monkeypatch):
+    store = Store()
+    store.create_bucket(BUCKET)
+    emulator = EmulatorApp(store, EmulatorConfig(credentials={SECRET_ID: SECRET_KEY}, ci_engine="replay"))
+    monkeypatch.setenv("COS_SECRET_ID", SECRET_ID)
+    monkeypatch.setenv("COS_SECRET_KEY", SECRET_KEY)
+    monkeypatch.setenv("COS_REGION", "ap-guangzhou")
+    with EmulatorServer(emulator) as server:
+        monkeypatch.setenv("COS_ENDPOINT", server.url)
+        client = CosClient(CosConfig(region="ap-guangzhou", endpoint=server.url), Credentials(SECRET_ID, SECRET_KEY))
+        with client:
+            yield client
+
+
+def _upload_samples(client: CosClient, prefix: str) -> None:
+    for path in SAMPLES.iterdir():
+        if path.is_file() and path.suffix != ".md":
+            client.put_object(BUCKET, prefix + path.name, path.read_bytes())
+
+
+def _keys(client: CosClient, prefix: str) -> set[str]:
+    return {o.key[len(prefix) :] for o in client.iter_objects(BUCKET, prefix)}
+
+
+def test_cos_to_cos_redacts_stamps_quarantines_and_resumes_without_puts(cos, monkeypatch, tmp_path):
+    _upload_samples(cos, "in/")
+    monkeypatch.chdir(tmp_path)  # the default report goes to the working directory
+    runner = CliRunner()
+    first = runner.invoke(app, ["run", f"cos://{BUCKET}/in/", f"cos://{BUCKET}/out/"])
+    assert first.exit_code == 1, first.output
+    cards = {p.name for p in find_images(SAMPLES)}
+    quarantined = {"idcard-back-photo-0011.jpg", "noncard-0012.jpg"}
+    assert _keys(cos, "out/") == cards - quarantined
+    assert {k for k in _keys(cos, "out.quarantine/") if not k.endswith(".json")} == quarantined
+    head = cos.head_object(BUCKET, "out/license-scan-0007.png")
+    assert head["metadata"]["redactor-policy"] and head["metadata"]["redactor-source-etag"]
+    assert head["content_type"] == "image/png"
+    assert not _keys(cos, "redactor-staging/")  # stored objects were recognised in place
+    assert list(tmp_path.glob("redactor-report-*.jsonl"))
+
+    puts: list[str] = []
+    original = CosClient.put_object
+
+    def counting(self, bucket, key, *args, **kwargs):
+        puts.append(key)
+        return original(self, bucket, key, *args, **kwargs)
+
+    monkeypatch.setattr(CosClient, "put_object", counting)
+    second = runner.invoke(app, ["run", f"cos://{BUCKET}/in/", f"cos://{BUCKET}/out/"])
+    assert [k for k in puts if k.startswith("out/")] == []
+    assert "10 unchanged" in second.output
+
+
+def test_folder_to_cos_for_archiving(cos, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        ["run", str(SAMPLES), f"cos://{BUCKET}/archive/", "--engine", "replay", "--report", str(tmp_path / "r.jsonl")],
+    )
+    assert result.exit_code == 1, result.output
+    assert len(_keys(cos, "archive/")) == 10
+
+
+def test_overlapping_prefixes_are_refused(cos):
+    result = CliRunner().invoke(app, ["run", f"cos://{BUCKET}/in/", f"cos://{BUCKET}/in/out/"])
+    assert result.exit_code == 2 and "overlap" in result.output
