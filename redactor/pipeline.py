@@ -316,7 +316,8 @@ class BatchRunner:
         base: dict[str, Any] = {"source": key}
         if not is_image_key(key):
             return {**base, "decision": "skipped", "reasons": ["not an image file (by extension)"]}
-        data = self.source.read(key)
+        read_with_type = getattr(self.source, "read_with_type", None)
+        data, content_type = read_with_type(key) if read_with_type is not None else (self.source.read(key), None)
         digest = hashlib.sha256(data).hexdigest()
         fingerprint = {**opts.fingerprint(), "input_sha256": digest}
         base.update(input_sha256=digest, policy_sha256=opts.policy.sha256, engine=opts.locator.name)
@@ -390,7 +391,7 @@ class BatchRunner:
 
         if outcome.decision is Decision.REDACTED and outcome.data is not None:
             if stat is not None:
-                self.dest.write(key, outcome.data, metadata=stamp)  # type: ignore[call-arg]
+                self.dest.write(key, outcome.data, metadata=stamp, content_type=content_type)  # type: ignore[call-arg]
             else:
                 self.dest.write(key, outcome.data)
             record["output"] = key

@@ -35,9 +35,12 @@ def cos(monkeypatch):
 
 
 def _upload_samples(client: CosClient, prefix: str) -> None:
+    import mimetypes
+
     for path in SAMPLES.iterdir():
         if path.is_file() and path.suffix != ".md":
-            client.put_object(BUCKET, prefix + path.name, path.read_bytes())
+            ctype = "image/x-card-scan" if path.name == "license-scan-0007.png" else mimetypes.guess_type(path.name)[0]
+            client.put_object(BUCKET, prefix + path.name, path.read_bytes(), content_type=ctype)
 
 
 def _keys(client: CosClient, prefix: str) -> set[str]:
@@ -56,7 +59,7 @@ def test_cos_to_cos_redacts_stamps_quarantines_and_resumes_without_puts(cos, mon
     assert {k for k in _keys(cos, "out.quarantine/") if not k.endswith(".json")} == quarantined
     head = cos.head_object(BUCKET, "out/license-scan-0007.png")
     assert head["metadata"]["redactor-policy"] and head["metadata"]["redactor-source-etag"]
-    assert head["content_type"] == "image/png"
+    assert head["content_type"] == "image/x-card-scan"  # the original Content-Type is kept
     assert not _keys(cos, "redactor-staging/")  # stored objects were recognised in place
     assert list(tmp_path.glob("redactor-report-*.jsonl"))
 

@@ -326,6 +326,10 @@ class _Core:
         resp = yield _Op("GET", bucket, key, headers=self.range_header(range))
         return resp.content
 
+    def get_full_flow(self, bucket: str, key: str) -> Generator[_Op, _Resp, tuple[bytes, dict[str, str]]]:
+        resp = yield _Op("GET", bucket, key)
+        return resp.content, {k.lower(): v for k, v in resp.headers.items()}
+
     def head_flow(self, bucket: str, key: str) -> Generator[_Op, _Resp, dict[str, Any]]:
         resp = yield _Op("HEAD", bucket, key)
         headers = dict(resp.headers.items())
@@ -534,6 +538,10 @@ class CosClient:
     def get_object(self, bucket: str, key: str, range: tuple[int, int | None] | str | None = None) -> bytes:
         return self._run(self._core.get_flow(bucket, key, range))
 
+    def get_object_with_headers(self, bucket: str, key: str) -> tuple[bytes, dict[str, str]]:
+        """The whole object and its response headers (lower-case names): Content-Type, metadata..."""
+        return self._run(self._core.get_full_flow(bucket, key))
+
     def iter_object(
         self,
         bucket: str,
@@ -699,6 +707,10 @@ class AsyncCosClient:
 
     async def get_object(self, bucket: str, key: str, range: tuple[int, int | None] | str | None = None) -> bytes:
         return await self._run(self._core.get_flow(bucket, key, range))
+
+    async def get_object_with_headers(self, bucket: str, key: str) -> tuple[bytes, dict[str, str]]:
+        """The whole object and its response headers (lower-case names): Content-Type, metadata..."""
+        return await self._run(self._core.get_full_flow(bucket, key))
 
     async def head_object(self, bucket: str, key: str) -> dict[str, Any]:
         return await self._run(self._core.head_flow(bucket, key))

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from redactor.cos.errors import CosNotFoundError
-from redactor.errors import StorageError, UnsafeKeyError
+from redactor.errors import UnsafeKeyError
 from redactor.locators.base import StoredObject
 from redactor.storage.base import safe_key
 
@@ -43,6 +43,11 @@ class CosStorage:
     def read(self, key: str) -> bytes:
         return bytes(self.client.get_object(self.bucket, self._full(key)))
 
+    def read_with_type(self, key: str) -> tuple[bytes, str | None]:
+        """The object and its stored Content-Type (kept on the redacted copy)."""
+        data, headers = self.client.get_object_with_headers(self.bucket, self._full(key))
+        return bytes(data), headers.get("content-type") or None
+
     def read_optional(self, key: str) -> bytes | None:
         try:
             return self.read(key)
@@ -60,12 +65,13 @@ class CosStorage:
     def exists(self, key: str) -> bool:
         return self.stat(key) is not None
 
-    def write(self, key: str, data: bytes, *, metadata: dict[str, str] | None = None) -> None:
-        content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
-        try:
-            self.client.put_object(self.bucket, self._full(key), data, content_type=content_type, metadata=metadata)
-        except StorageError:
-            raise
+    def write(
+        self, key: str, data: bytes, *, metadata: dict[str, str] | None = None, content_type: str | None = None
+    ) -> None:
+        """PutObject with Content-MD5 (the client always sends it), the source's Content-Type
+        when known (else guessed from the name) and ``x-cos-meta-*`` metadata."""
+        content_type = content_type or mimetypes.guess_type(key)[0] or "application/octet-stream"
+        self.client.put_object(self.bucket, self._full(key), data, content_type=content_type, metadata=metadata)
 
     def delete(self, key: str) -> None:
         self.client.delete_object(self.bucket, self._full(key))
