@@ -1,0 +1,136 @@
+"""Library calls for objects in COS: redact right before archiving, or a whole prefix.
+
+``await redact_object(client, "cos://b-125.../in/a.jpg", "cos://b-125.../out/a.jpg")`` reads
+the object, redacts it with a :class:`~redactor.Redactor`, and writes the masked copy with
+the source's Content-Type and redactor's stamp (``x-cos-meta-redactor-policy``,
+``x-cos-meta-redactor-source-etag``); a destination that already carries the same stamp is
+left alone (idempotent). What is in doubt is copied to ``quarantine`` when given, never to
+the destination.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from redactor.api import RedactionResult, Redactor
+from redactor.core.results import Decision
+from redactor.cos.config import parse_cos_url
+from redactor.cos.errors import CosNotFoundError
+from redactor.errors import UsageError
+from redactor.pipeline import is_companion_key, is_image_key
+
+
+@dataclass(frozen=True)
+class ObjectOutcome:
+    """What happened to one object (report-safe: no DetectedText)."""
+
+    source: str
+    decision: Decision
+    reasons: tuple[str, ...] = ()
+    destination: str | None = None
+    quarantine: str | None = None
+    result: RedactionResult | None = field(default=None, repr=False)
+
+    def to_record(self) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "source": self.source,
+            "decision": self.decision.value,
+            "reasons": list(self.reasons),
+            "output": self.destination,
+            "quarantine": self.quarantine,
+        }
+        if self.result is not None:
+            record["fields"] = [f.to_record() for f in self.result.fields]
+        return record
+
+
+def _split(url: str) -> tuple[str, str]:
+    bucket, key = parse_cos_url(url)
+    if not key or key.endswith("/"):
+        raise UsageError(f"{url} names a prefix, not an object")
+    return bucket, key
+
+
+async def redact_object(
+    client: Any,
+    source: str,
+    destination: str,
+    *,
+    redactor: Redactor | None = None,
+    quarantine: str | None = None,
+) -> ObjectOutcome:
+    """Redact one object (``client`` is an :class:`~redactor.cos.client.AsyncCosClient`)."""
+    redactor = redactor or Redactor()
+    src_bucket, src_key = _split(source)
+    dst_bucket, dst_key = _split(destination)
+    if (src_bucket, src_key) == (dst_bucket, dst_key):
+        raise UsageError("the destination is the source: redactor never overwrites an original")
+    data, headers = await client.get_object_with_headers(src_bucket, src_key)
+    stamp = {
+        "redactor-policy": redactor.policy.sha256,
+        "redactor-source-etag": hashlib.md5(data).hexdigest(),  # noqa: S324 - a content tag, not security
+    }
+    try:
+        existing = await client.head_object(dst_bucket, dst_key)
+    except CosNotFoundError:
+        existing = None
+    if existing is not None and all(existing["metadata"].get(k) == v for k, v in stamp.items()):
+        return ObjectOutcome(source, Decision.SKIPPED, ("destination already holds this source redacted",), destination)
+    result = await redactor.aredact(bytes(data))
+    if result.redacted and result.data is not None:
+        await client.put_object(
+            dst_bucket, dst_key, result.data, content_type=headers.get("content-type"), metadata=stamp
+        )
+        return ObjectOutcome(source, result.decision, result.reasons, destination, None, result)
+    placed = None
+    if quarantine is not None:
+        q_bucket, q_key = _split(quarantine)
+        await client.put_object(q_bucket, q_key, bytes(data), content_type=headers.get("content-type"))
+        placed = quarantine
+    return ObjectOutcome(source, result.decision, result.reasons, None, placed, result)
+
+
+async def redact_prefix(
+    client: Any,
+    source: str,
+    destination: str,
+    *,
+    redactor: Redactor | None = None,
+    quarantine: str | None = None,
+    concurrency: int = 8,
+) -> AsyncIterator[ObjectOutcome]:
+    """Redact every image below a prefix, ``concurrency`` objects at a time, listing page by
+    page (memory does not grow with the bucket). Yields outcomes as they finish."""
+    redactor = redactor or Redactor()
+    src_bucket, src_prefix = parse_cos_url(source)
+    dst_bucket, dst_prefix = parse_cos_url(destination)
+    q = parse_cos_url(quarantine) if quarantine else None
+    if src_bucket == dst_bucket and (dst_prefix.startswith(src_prefix) or src_prefix.startswith(dst_prefix)):
+        raise UsageError("source and destination prefixes overlap")
+    pending: set[asyncio.Task[ObjectOutcome]] = set()
+    async for info in client.iter_objects(src_bucket, src_prefix):
+        rel = info.key[len(src_prefix) :]
+        if not is_image_key(rel) or is_companion_key(rel):
+            continue
+        q_url = f"cos://{q[0]}/{q[1]}{rel}" if q else None
+        pending.add(
+            asyncio.create_task(
+                redact_object(
+                    client,
+                    f"cos://{src_bucket}/{info.key}",
+                    f"cos://{dst_bucket}/{dst_prefix}{rel}",
+                    redactor=redactor,
+                    quarantine=q_url,
+                )
+            )
+        )
+        if len(pending) >= concurrency:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                yield task.result()
+    for finished in asyncio.as_completed(pending):
+        yield await finished
