@@ -339,6 +339,7 @@ class BatchRunner:
         source_tag = hashlib.md5(data).hexdigest()  # noqa: S324 - an ETag-like content tag, not security
         stamp = {"redactor-policy": opts.policy.sha256, "redactor-source-etag": source_tag}
         stat = getattr(self.dest, "stat", None)
+        meta: dict[str, str] | None = None
         if stat is not None and not opts.overwrite and not opts.dry_run:
             # Object stores carry the stamp on the output itself: same source and policy, nothing to do.
             meta = stat(key)
@@ -391,7 +392,11 @@ class BatchRunner:
 
         if outcome.decision is Decision.REDACTED and outcome.data is not None:
             if stat is not None:
-                self.dest.write(key, outcome.data, metadata=stamp, content_type=content_type)  # type: ignore[call-arg]
+                # Write-once unless an older output of ours (or --overwrite) is being replaced.
+                replace = opts.overwrite or meta is not None
+                self.dest.write(  # type: ignore[call-arg]
+                    key, outcome.data, metadata=stamp, content_type=content_type, replace=replace
+                )
             else:
                 self.dest.write(key, outcome.data)
             record["output"] = key

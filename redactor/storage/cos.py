@@ -11,8 +11,8 @@ import mimetypes
 from collections.abc import Iterator
 from typing import Any
 
-from redactor.cos.errors import CosNotFoundError
-from redactor.errors import UnsafeKeyError
+from redactor.cos.errors import CosNotFoundError, FileAlreadyExistsError
+from redactor.errors import StorageError, UnsafeKeyError
 from redactor.locators.base import StoredObject
 from redactor.storage.base import safe_key
 
@@ -66,12 +66,35 @@ class CosStorage:
         return self.stat(key) is not None
 
     def write(
-        self, key: str, data: bytes, *, metadata: dict[str, str] | None = None, content_type: str | None = None
+        self,
+        key: str,
+        data: bytes,
+        *,
+        metadata: dict[str, str] | None = None,
+        content_type: str | None = None,
+        replace: bool = True,
     ) -> None:
         """PutObject with Content-MD5 (the client always sends it), the source's Content-Type
-        when known (else guessed from the name) and ``x-cos-meta-*`` metadata."""
+        when known (else guessed from the name) and ``x-cos-meta-*`` metadata.
+
+        ``replace=False`` writes with ``x-cos-forbid-overwrite``: an object is then written at
+        most once, even when a response is lost after the write and the request is retried
+        (the retry meets our own object, recognised by its metadata, and counts as done).
+        """
         content_type = content_type or mimetypes.guess_type(key)[0] or "application/octet-stream"
-        self.client.put_object(self.bucket, self._full(key), data, content_type=content_type, metadata=metadata)
+        try:
+            self.client.put_object(
+                self.bucket,
+                self._full(key),
+                data,
+                content_type=content_type,
+                metadata=metadata,
+                forbid_overwrite=not replace,
+            )
+        except FileAlreadyExistsError:
+            current = self.stat(key)
+            if metadata is None or current is None or any(current.get(k) != v for k, v in metadata.items()):
+                raise StorageError(f"{self.describe()}{key[:200]} already exists") from None
 
     def delete(self, key: str) -> None:
         self.client.delete_object(self.bucket, self._full(key))
