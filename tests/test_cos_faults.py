@@ -70,15 +70,15 @@ def test_two_thousand_objects_under_faults():
     Image.fromarray(noise).save(buffer, "PNG")
     not_a_card = buffer.getvalue()
     credentials = Credentials(SID, SKEY)
-    with EmulatorServer(EmulatorApp(store, EmulatorConfig(credentials={SID: SKEY}))) as seeding:
-        with CosClient(CosConfig(region="ap-guangzhou", endpoint=seeding.url), credentials) as client:
-            for i in range(COUNT):
-                key = f"in/{i:04d}.png"
-                if i % 10 == 9:  # every tenth object shows no card: it must be quarantined
-                    client.put_object(BUCKET, key, _variant(not_a_card, i), content_type="image/png")
-                else:
-                    client.put_object(BUCKET, key, _variant(card, i), content_type="image/png")
-                    client.put_object(BUCKET, key + ".ailicenserec.xml", sidecar)
+    seeding = EmulatorServer(EmulatorApp(store, EmulatorConfig(credentials={SID: SKEY})))
+    with seeding, CosClient(CosConfig(region="ap-guangzhou", endpoint=seeding.url), credentials) as client:
+        for i in range(COUNT):
+            key = f"in/{i:04d}.png"
+            if i % 10 == 9:  # every tenth object shows no card: it must be quarantined
+                client.put_object(BUCKET, key, _variant(not_a_card, i), content_type="image/png")
+            else:
+                client.put_object(BUCKET, key, _variant(card, i), content_type="image/png")
+                client.put_object(BUCKET, key + ".ailicenserec.xml", sidecar)
 
     writes: Counter[str] = Counter()
     original_put = store.put
