@@ -364,13 +364,20 @@ def policy_check(
 
 @app.command()
 def bench(
-    iterations: Annotated[int, typer.Option(min=3, help="Timed repetitions per variant.")] = 30,
+    what: Annotated[
+        str, typer.Argument(help="masking (the masking stage) or cos (COS to COS vs the SDK).")
+    ] = "masking",
+    iterations: Annotated[int, typer.Option(min=3, help="masking: timed repetitions per variant.")] = 30,
+    objects: Annotated[int, typer.Option(min=10, help="cos: objects to process.")] = 300,
+    workers: Annotated[int, typer.Option(min=1, help="cos: parallel workers of the redactor run.")] = 32,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Benchmark the masking stage against plain Pillow decode + encode (prints figures, asserts nothing)."""
-    from redactor.bench import masking_benchmark
+    """Benchmarks that print figures side by side from one run (asserting nothing)."""
+    from redactor.bench import cos_benchmark, masking_benchmark
 
-    result = masking_benchmark(iterations=iterations)
+    if what not in ("masking", "cos"):
+        raise _fail(f"unknown benchmark {what!r}: masking or cos")
+    result = masking_benchmark(iterations=iterations) if what == "masking" else cos_benchmark(objects, workers)
     typer.echo(json.dumps(result, indent=1) if as_json else result["text"])
 
 
