@@ -8,7 +8,10 @@ plain Pillow decode + encode of the same bytes at the same quality.
 from __future__ import annotations
 
 import io
+import shutil
 import statistics
+import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -96,6 +99,46 @@ def masking_benchmark(iterations: int = 30) -> dict[str, Any]:
     return {"baseline_ms": b * 1000, "masking_ms": m * 1000, "ratio": ratio, "iterations": iterations, "text": text}
 
 
+def _spawn_emulator(data_dir: Path, bucket: str, sid: str, skey: str, latency_ms: float) -> tuple[Any, str]:
+    import re
+    import subprocess
+    import sys
+
+    command = [
+        sys.executable,
+        "-m",
+        "redactor.cli",
+        "emulator",
+        "--port",
+        "0",
+        "--data",
+        str(data_dir),
+        "--bucket",
+        bucket,
+        "--secret-id",
+        sid,
+        "--secret-key",
+        skey,
+        "--ci-engine",
+        "replay",
+        "--ci-rate",
+        "100",
+        "--latency",
+        str(latency_ms),
+    ]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # noqa: S603
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        match = re.search(r"emulator on (http://127\.0\.0\.1:\d+)", proc.stdout.readline())
+        if match:
+            # keep reading its output, or a full pipe would stall the server
+            threading.Thread(target=proc.stdout.read, daemon=True).start()
+            return proc, match.group(1)
+    proc.kill()
+    raise RuntimeError("the emulator did not start")
+
+
 def cos_benchmark(
     objects: int = 300, workers: int = 32, sdk_objects: int = 30, latency_ms: float = 50.0
 ) -> dict[str, Any]:
@@ -164,9 +207,18 @@ def cos_benchmark(
             client.put_object(bucket, f"in/{i:05d}.jpg.ailicenserec.xml", sidecar)
 
     policy = load_bundled_policy("default")
-    config = EmulatorConfig(credentials={sid: skey}, ci_engine="replay", latency_ms=latency_ms, ci_rate=100.0)
-    with EmulatorServer(EmulatorApp(store, config)) as server:
-        port = server.url.rsplit(":", 1)[1]
+    # The measured emulator runs in its own process, as a real service would: sharing this
+    # process's interpreter lock with the client would measure the harness, not the client.
+    data_dir = Path(tempfile.mkdtemp(prefix="redactor-bench-"))
+    persist = Store(data_dir)
+    persist.create_bucket(bucket)
+    for meta in store.keys(bucket):
+        got = store.get(bucket, meta.key)
+        assert got is not None
+        persist.put(bucket, got[0], got[1])
+    server_proc, url = _spawn_emulator(data_dir, bucket, sid, skey, latency_ms)
+    try:
+        port = url.rsplit(":", 1)[1]
         sdk = SdkConfig(
             Region="ap-guangzhou", SecretId=sid, SecretKey=skey, IP="127.0.0.1", Port=int(port), Scheme="http"
         )
@@ -179,7 +231,7 @@ def cos_benchmark(
             s3.put_object(Bucket=bucket, Key=f"sdk/{i:05d}.jpg", Body=bodies[i])
         sdk_rate = sdk_objects / (time.perf_counter() - t0)
 
-        cos_config = CosConfig(region="ap-guangzhou", endpoint=server.url, ai_rate_limit=95.0)
+        cos_config = CosConfig(region="ap-guangzhou", endpoint=url, ai_rate_limit=95.0)
         with CosClient(cos_config, credentials) as client:
             options = RunOptions(
                 policy=policy, locator=CloudLocator(client, Staging(bucket, "staging/")), workers=workers
@@ -193,6 +245,10 @@ def cos_benchmark(
             t0 = time.perf_counter()
             summary = runner.run()
             run_rate = summary.total / (time.perf_counter() - t0)
+    finally:
+        server_proc.kill()
+        server_proc.wait()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
     replay = ReplayLocator(sidecar)
 

@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -55,6 +56,7 @@ def _start_emulator(data_dir) -> tuple[subprocess.Popen[str], str]:
         line = proc.stdout.readline()
         match = re.search(r"(http://127\.0\.0\.1:\d+)", line)
         if match and "emulator on" in line:
+            threading.Thread(target=proc.stdout.read, daemon=True).start()  # never let the pipe fill
             return proc, match.group(1)
     proc.kill()
     raise AssertionError("the emulator did not start")
