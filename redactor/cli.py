@@ -233,6 +233,10 @@ def run(
     endpoint: EndpointOption = None,
     region: RegionOption = None,
     staging: StagingOption = None,
+    upload_report: Annotated[
+        bool,
+        typer.Option("--upload-report", help="Also store the report in DST under .redactor/reports/ (COS or folder)."),
+    ] = False,
     checkpoint: Annotated[
         Optional[Path],
         typer.Option(help="Local checkpoint file for resuming (default: DST/.redactor/manifest.jsonl for folders)."),
@@ -290,6 +294,12 @@ def run(
     finally:
         if report_handle is not None:
             report_handle.close()
+    if upload_report and report is not None and not dry_run:
+        key = f"{STATE_DIR}/reports/{report.name}"
+        try:
+            dest.write(key, report.read_bytes())
+        except (RedactorError, OSError) as exc:
+            typer.echo(f"redactor: the report could not be uploaded: {exc}", err=True)
     s = summary.to_record()
     typer.echo(
         f"{s['total']} files: {s['redacted']} redacted, {s['quarantined']} quarantined, {s['failed']} failed, "

@@ -89,3 +89,14 @@ def test_folder_to_cos_for_archiving(cos, tmp_path):
 def test_overlapping_prefixes_are_refused(cos):
     result = CliRunner().invoke(app, ["run", f"cos://{BUCKET}/in/", f"cos://{BUCKET}/in/out/"])
     assert result.exit_code == 2 and "overlap" in result.output
+
+
+def test_report_can_be_uploaded_next_to_the_outputs(cos, tmp_path):
+    report = tmp_path / "run.jsonl"
+    result = CliRunner().invoke(
+        app,
+        ["run", str(SAMPLES), f"cos://{BUCKET}/up/", "-e", "replay", "--report", str(report), "--upload-report"],
+    )
+    assert result.exit_code == 1, result.output
+    stored = cos.get_object(BUCKET, "up/.redactor/reports/run.jsonl")
+    assert stored == report.read_bytes() and b'"summary"' in stored
