@@ -11,7 +11,6 @@ import io
 import shutil
 import statistics
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -99,44 +98,26 @@ def masking_benchmark(iterations: int = 30) -> dict[str, Any]:
     return {"baseline_ms": b * 1000, "masking_ms": m * 1000, "ratio": ratio, "iterations": iterations, "text": text}
 
 
-def _spawn_emulator(data_dir: Path, bucket: str, sid: str, skey: str, latency_ms: float) -> tuple[Any, str]:
-    import re
-    import subprocess
-    import sys
+def small_card(scale: float) -> tuple[Image.Image, bytes]:
+    """A committed sample ID card scan at ``scale``, with its AILicenseRec response scaled to match."""
+    from redactor.core.ailicenserec import parse_response, render_response
 
-    command = [
-        sys.executable,
-        "-m",
-        "redactor.cli",
-        "emulator",
-        "--port",
-        "0",
-        "--data",
-        str(data_dir),
-        "--bucket",
-        bucket,
-        "--secret-id",
-        sid,
-        "--secret-key",
-        skey,
-        "--ci-engine",
-        "replay",
-        "--ci-rate",
-        "100",
-        "--latency",
-        str(latency_ms),
-    ]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # noqa: S603
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        match = re.search(r"emulator on (http://127\.0\.0\.1:\d+)", proc.stdout.readline())
-        if match:
-            # keep reading its output, or a full pipe would stall the server
-            threading.Thread(target=proc.stdout.read, daemon=True).start()
-            return proc, match.group(1)
-    proc.kill()
-    raise RuntimeError("the emulator did not start")
+    samples = Path(__file__).resolve().parent.parent / "samples"
+    name = "idcard-front-scan-0001.png"
+    image = Image.open(samples / name).convert("RGB")
+    small = image.resize((int(image.width * scale), int(image.height * scale)))
+    detection = parse_response((samples / f"{name}.ailicenserec.xml").read_bytes())
+    fields = tuple(
+        LocatedField(
+            f.raw_name,
+            f.score,
+            Polygon(tuple((x * scale, y * scale) for x, y in f.polygon.points)),
+            f.card_type,
+            f.canonical,
+        )
+        for f in detection.fields
+    )
+    return small, render_response(Detection(1, fields))
 
 
 def cos_benchmark(
@@ -157,10 +138,10 @@ def cos_benchmark(
     except ImportError as exc:  # pragma: no cover - test extras missing
         raise RuntimeError("the COS benchmark compares with the official SDK: pip install -e '.[test]'") from exc
 
-    from redactor.core.ailicenserec import parse_response as _parse
     from redactor.cos.client import CosClient
     from redactor.cos.config import CosConfig, Credentials
     from redactor.emulator import EmulatorApp, EmulatorConfig, EmulatorServer, Store
+    from redactor.emulator.server import spawn_emulator
     from redactor.locators.cloud import CloudLocator, Staging
     from redactor.locators.replay import ReplayLocator
     from redactor.pipeline import BatchRunner, RunOptions, redact_image
@@ -168,25 +149,7 @@ def cos_benchmark(
     from redactor.storage.cos import CosStorage
 
     bucket, sid, skey = "bench-1250000000", "AKIDbench000000000000000000000000000", "bench-secret-key-000000000000000"
-    samples = Path(__file__).resolve().parent.parent / "samples"
-    name = "idcard-front-scan-0001.png"
-    image = Image.open(samples / name).convert("RGB")
-    scale = 0.4
-    small = image.resize((int(image.width * scale), int(image.height * scale)))
-    detection = _parse((samples / f"{name}.ailicenserec.xml").read_bytes())
-    fields = tuple(
-        LocatedField(
-            f.raw_name,
-            f.score,
-            Polygon(tuple((x * scale, y * scale) for x, y in f.polygon.points)),
-            f.card_type,
-            f.canonical,
-        )
-        for f in detection.fields
-    )
-    from redactor.core.ailicenserec import render_response
-
-    sidecar = render_response(Detection(1, fields))
+    small, sidecar = small_card(0.4)
     bodies = []
     for i in range(objects):
         variant = small.copy()
@@ -216,7 +179,9 @@ def cos_benchmark(
         got = store.get(bucket, meta.key)
         assert got is not None
         persist.put(bucket, got[0], got[1])
-    server_proc, url = _spawn_emulator(data_dir, bucket, sid, skey, latency_ms)
+    server_proc, url = spawn_emulator(
+        data_dir, [bucket], sid, skey, "--ci-engine", "replay", "--ci-rate", "100", "--latency", str(latency_ms)
+    )
     try:
         port = url.rsplit(":", 1)[1]
         sdk = SdkConfig(

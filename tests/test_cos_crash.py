@@ -6,11 +6,9 @@ from __future__ import annotations
 import io
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
@@ -18,6 +16,7 @@ from PIL import Image
 
 from redactor.cos.client import CosClient
 from redactor.cos.config import CosConfig, Credentials
+from redactor.emulator.server import spawn_emulator
 
 from .test_cos_faults import _id_number_boxed, _small_card, _variant
 
@@ -27,39 +26,7 @@ COUNT = 600
 
 
 def _start_emulator(data_dir) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "redactor.cli",
-            "emulator",
-            "--port",
-            "0",
-            "--data",
-            str(data_dir),
-            "--bucket",
-            BUCKET,
-            "--secret-id",
-            SID,
-            "--secret-key",
-            SKEY,
-            "--ci-engine",
-            "replay",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        match = re.search(r"(http://127\.0\.0\.1:\d+)", line)
-        if match and "emulator on" in line:
-            threading.Thread(target=proc.stdout.read, daemon=True).start()  # never let the pipe fill
-            return proc, match.group(1)
-    proc.kill()
-    raise AssertionError("the emulator did not start")
+    return spawn_emulator(data_dir, [BUCKET], SID, SKEY, "--ci-engine", "replay")
 
 
 def test_killed_runs_resume_to_a_complete_correct_state(tmp_path):

@@ -11,8 +11,8 @@ from collections import Counter
 import numpy as np
 from PIL import Image
 
-from redactor.core.ailicenserec import parse_response, render_response
-from redactor.core.results import Detection, LocatedField, Polygon
+from redactor.bench import small_card
+from redactor.core.ailicenserec import parse_response
 from redactor.cos.client import CosClient
 from redactor.cos.config import CosConfig, Credentials
 from redactor.emulator import EmulatorApp, EmulatorConfig, EmulatorServer, Store
@@ -20,8 +20,6 @@ from redactor.locators.cloud import CloudLocator, Staging
 from redactor.pipeline import BatchRunner, RunOptions
 from redactor.policy_files import load_bundled_policy
 from redactor.storage.cos import CosStorage
-
-from .conftest import SAMPLES
 
 BUCKET = "faults-1250000000"
 SID, SKEY = "AKIDfaults00000000000000000000000000", "faults-secret-key-00000000000000"
@@ -31,25 +29,11 @@ FAULTS = "*:5xx=0.10,slowdown=0.05,reset=0.01,truncate=0.01"
 
 
 def _small_card() -> tuple[bytes, bytes]:
-    """The sample scan at a quarter size, and its AILicenseRec response scaled to match."""
-    name = "idcard-front-scan-0001.png"
-    image = Image.open(SAMPLES / name).convert("RGB")
-    small = image.resize((int(image.width * SCALE), int(image.height * SCALE)))
-    detection = parse_response((SAMPLES / f"{name}.ailicenserec.xml").read_bytes())
-    fields = tuple(
-        LocatedField(
-            f.raw_name,
-            f.score,
-            Polygon(tuple((x * SCALE, y * SCALE) for x, y in f.polygon.points)),
-            f.card_type,
-            f.canonical,
-            f.detected_text,
-        )
-        for f in detection.fields
-    )
+    """The sample scan at a quarter size (PNG), and its AILicenseRec response scaled to match."""
+    small, sidecar = small_card(SCALE)
     buffer = io.BytesIO()
     small.save(buffer, "PNG")
-    return buffer.getvalue(), render_response(Detection(1, fields))
+    return buffer.getvalue(), sidecar
 
 
 def _variant(png: bytes, i: int) -> bytes:

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Sequence
+from pathlib import Path
 from types import TracebackType
 
 import uvicorn
@@ -80,3 +85,25 @@ class EmulatorServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def spawn_emulator(
+    data_dir: Path, buckets: Sequence[str], secret_id: str, secret_key: str, *extra: str, timeout: float = 60.0
+) -> tuple[subprocess.Popen[str], str]:
+    """``redactor emulator`` in its own process (as a real service, and one that survives the
+    death of its clients), on a free loopback port; returns the process and its URL."""
+    command = [sys.executable, "-m", "redactor.cli", "emulator", "--port", "0", "--data", str(data_dir)]
+    for bucket in buckets:
+        command += ["--bucket", bucket]
+    command += ["--secret-id", secret_id, "--secret-key", secret_key, *extra]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # noqa: S603
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        match = re.search(r"emulator on (http://127\.0\.0\.1:\d+)", proc.stdout.readline())
+        if match:
+            # keep reading its output, or a full pipe would stall the server
+            threading.Thread(target=proc.stdout.read, daemon=True).start()
+            return proc, match.group(1)
+    proc.kill()
+    raise RuntimeError("the emulator did not start")
