@@ -227,6 +227,30 @@ class Manifest:
                 self._handle = None
 
 
+def _is_sorted_store(storage: Storage) -> bool:
+    """Object stores list keys in lexicographic order and can tell their metadata."""
+    return bool(getattr(storage, "lists_sorted", False)) and hasattr(storage, "stat")
+
+
+class _SortedPresence:
+    """Which source keys the destination already has, by walking its (sorted) listing
+    alongside the (sorted) source listing: one request per listing page instead of one
+    HEAD per object, in constant memory. Keys must be asked in increasing order."""
+
+    def __init__(self, dest: Storage) -> None:
+        self._keys = iter(dest.iter_keys())
+        self._current: str | None = next(self._keys, None)
+        self._last = ""
+
+    def contains(self, key: str) -> bool | None:
+        if key < self._last:
+            return None  # out of order: let the caller ask the store
+        self._last = key
+        while self._current is not None and self._current < key:
+            self._current = next(self._keys, None)
+        return self._current == key
+
+
 class BatchRunner:
     """Runs the pipeline over every image of a source into a destination."""
 
@@ -260,6 +284,7 @@ class BatchRunner:
     def run(self, keys: Iterable[str] | None = None) -> RunSummary:
         start = time.perf_counter()
         workers = max(1, self.options.workers)
+        presence = _SortedPresence(self.dest) if keys is None and _is_sorted_store(self.dest) else None
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="redactor") as pool:
             pending: set[Future[dict[str, Any]]] = set()
             for key in self.candidates() if keys is None else keys:
@@ -267,7 +292,8 @@ class BatchRunner:
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for fut in done:
                         self._finish(fut.result())
-                pending.add(pool.submit(self.process_key, key))
+                present = presence.contains(key) if presence is not None else None
+                pending.add(pool.submit(self.process_key, key, present))
             for fut in pending:
                 self._finish(fut.result())
         self.manifest.close()
@@ -304,14 +330,16 @@ class BatchRunner:
             self.report.write(json.dumps(record, ensure_ascii=False) + "\n")
             self.report.flush()
 
-    def process_key(self, key: str) -> dict[str, Any]:
-        """Process one source key; always returns a report record, never raises."""
+    def process_key(self, key: str, present: bool | None = None) -> dict[str, Any]:
+        """Process one source key; always returns a report record, never raises.
+
+        ``present`` says whether the destination holds ``key`` (``None``: unknown, ask it)."""
         try:
-            return self._process(key)
+            return self._process(key, present)
         except Exception as exc:  # storage failures and bugs end up reported, not lost
             return {"source": key, "decision": Decision.FAILED.value, "reasons": [f"{type(exc).__name__}: {exc}"[:300]]}
 
-    def _process(self, key: str) -> dict[str, Any]:
+    def _process(self, key: str, present: bool | None = None) -> dict[str, Any]:
         opts = self.options
         base: dict[str, Any] = {"source": key}
         if not is_image_key(key):
@@ -342,7 +370,7 @@ class BatchRunner:
         meta: dict[str, str] | None = None
         if stat is not None and not opts.overwrite and not opts.dry_run:
             # Object stores carry the stamp on the output itself: same source and policy, nothing to do.
-            meta = stat(key)
+            meta = None if present is False else stat(key)  # a listing said it is not there: no HEAD
             if meta is not None and all(meta.get(k) == v for k, v in stamp.items()):
                 return {
                     **base,

@@ -18,6 +18,9 @@ from redactor.storage.base import safe_key
 
 
 class CosStorage:
+    #: COS lists keys in lexicographic order (which lets a run learn what DST holds by listing).
+    lists_sorted = True
+
     def __init__(self, client: Any, bucket: str, prefix: str = "") -> None:
         self.client = client
         self.bucket = bucket
