@@ -7,6 +7,7 @@ plain Pillow decode + encode of the same bytes at the same quality.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import shutil
 import statistics
@@ -236,3 +237,75 @@ def cos_benchmark(
         f"share of the lower limit: {run_rate / floor:5.1%} (goal >= 80%)"
     )
     return {"sdk_rate": sdk_rate, "run_rate": run_rate, "cpu_rate": cpu_rate, "cap": 100.0, "text": text}
+
+
+def cos_memory_benchmark(objects: int = 100_000, workers: int = 16) -> dict[str, Any]:
+    """Peak RSS of ``redactor run cos:// cos://`` (its own process) over a prefix of
+    ``objects`` small objects, against the emulator (replay AILicenseRec, no added latency)."""
+    import io as _io
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    from redactor.emulator import Store
+    from redactor.emulator.server import spawn_emulator
+    from redactor.emulator.store import ObjectMeta, crc64
+
+    bucket, sid, skey = "memory-1250000000", "AKIDmemory00000000000000000000000000", "memory-secret-key-0000000000000"
+    small, sidecar = small_card(0.12)
+    buffer = _io.BytesIO()
+    small.save(buffer, "JPEG", quality=80)
+    body = buffer.getvalue()
+    data_dir = Path(tempfile.mkdtemp(prefix="redactor-memory-"))
+    store = Store(data_dir)
+    store.create_bucket(bucket)
+    now = time.time()
+
+    def meta(key: str, data: bytes, ctype: str) -> ObjectMeta:
+        digest = hashlib.md5(data).hexdigest()  # noqa: S324 - the object's ETag
+        return ObjectMeta(key, len(data), digest, crc64(data), now, ctype)
+
+    body_meta = (len(body), hashlib.md5(body).hexdigest(), crc64(body))  # noqa: S324
+    side_meta = (len(sidecar), hashlib.md5(sidecar).hexdigest(), crc64(sidecar))  # noqa: S324
+    for i in range(objects):
+        key = f"in/{i:06d}.jpg"
+        store.put(bucket, ObjectMeta(key, *body_meta, now, "image/jpeg"), body)
+        store.put(bucket, ObjectMeta(key + ".ailicenserec.xml", *side_meta, now, "application/xml"), sidecar)
+    del meta
+    proc, url = spawn_emulator(data_dir, [bucket], sid, skey, "--ci-engine", "replay")
+    try:
+        env = {
+            **os.environ,
+            "COS_SECRET_ID": sid,
+            "COS_SECRET_KEY": skey,
+            "COS_ENDPOINT": url,
+            "COS_REGION": "ap-guangzhou",
+        }
+        report = data_dir / "report.jsonl"
+        command = [
+            sys.executable,
+            "-m",
+            "redactor.cli",
+            "run",
+            f"cos://{bucket}/in/",
+            f"cos://{bucket}/out/",
+            "--workers",
+            str(workers),
+            "--report",
+            str(report),
+        ]
+        t0 = time.perf_counter()
+        run = subprocess.run(command, env=env, capture_output=True, text=True)  # noqa: S603
+        seconds = time.perf_counter() - t0
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child: the run
+    finally:
+        proc.kill()
+        proc.wait()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    text = (
+        f"redactor run cos:// cos:// over {objects} objects ({small.width}x{small.height} JPEG), {workers} workers: "
+        f"{seconds:.0f} s, exit {run.returncode}; peak RSS of the run {peak_mb:.0f} MB (goal < 500 MB)\n"
+        f"  {run.stderr.strip().splitlines()[-1] if run.stderr.strip() else ''}"
+    )
+    return {"objects": objects, "seconds": seconds, "peak_rss_mb": peak_mb, "text": text}

@@ -383,11 +383,16 @@ def bench(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Benchmarks that print figures side by side from one run (asserting nothing)."""
-    from redactor.bench import cos_benchmark, masking_benchmark
+    from redactor.bench import cos_benchmark, cos_memory_benchmark, masking_benchmark
 
-    if what not in ("masking", "cos"):
-        raise _fail(f"unknown benchmark {what!r}: masking or cos")
-    result = masking_benchmark(iterations=iterations) if what == "masking" else cos_benchmark(objects, workers)
+    if what == "masking":
+        result = masking_benchmark(iterations=iterations)
+    elif what == "cos":
+        result = cos_benchmark(objects, workers)
+    elif what == "cos-memory":
+        result = cos_memory_benchmark(objects, workers)
+    else:
+        raise _fail(f"unknown benchmark {what!r}: masking, cos or cos-memory")
     typer.echo(json.dumps(result, indent=1) if as_json else result["text"])
 
 
