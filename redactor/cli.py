@@ -105,8 +105,14 @@ class Places:
                 quarantine = str(d.parent / f"{d.name}.quarantine")
         return cls(src, dst, quarantine)
 
-    def check(self) -> None:
+    def check(self, in_place: bool = False) -> None:
         places = {"source": (self.src, self.src_cos), "destination": (self.dst, self.dst_cos)}
+        if in_place:
+            if self.src_cos is None or self.src_cos != self.dst_cos:
+                raise UsageError("--in-place needs DST to be the same cos:// prefix as SRC")
+            if _overlap((self.src, self.src_cos), (self.quarantine, self.q_cos)):
+                raise UsageError(f"quarantine {self.quarantine} overlaps the source")
+            return
         if self.src_cos is None and self.dst_cos is None and self.q_cos is None:
             check_locations(Path(self.src), Path(self.dst), Path(self.quarantine))
             return
@@ -118,7 +124,8 @@ class Places:
             if _overlap(named[a], named[b]):
                 raise UsageError(
                     f"{a} {named[a][0]} and {b} {named[b][0]} overlap: redactor never writes into the source, "
-                    "and unredacted images must stay apart from redacted ones (in-place redaction is not offered)"
+                    "and unredacted images must stay apart from redacted ones (for COS, --in-place replaces "
+                    "each original by its verified masked copy)"
                 )
 
     def storages(self, endpoint: str | None, region: str | None, *, create: bool) -> tuple[Any, Any, Any]:
@@ -233,6 +240,14 @@ def run(
     endpoint: EndpointOption = None,
     region: RegionOption = None,
     staging: StagingOption = None,
+    in_place: Annotated[
+        bool,
+        typer.Option(
+            "--in-place",
+            help="COS only, DST = SRC: replace each original by its masked copy, written only after the copy "
+            "was read back and verified. Doubtful originals stay in place (and are copied to quarantine).",
+        ),
+    ] = False,
     upload_report: Annotated[
         bool,
         typer.Option("--upload-report", help="Also store the report in DST under .redactor/reports/ (COS or folder)."),
@@ -246,7 +261,7 @@ def run(
     try:
         places = Places.parse(src, dst, quarantine)
         pol = load_policy_option(policy)
-        places.check()
+        places.check(in_place)
         engine = engine or ("cos" if places.src_cos else "local")
         if engine == "cos" and staging is None and places.src_cos:
             staging = f"cos://{places.src_cos[0]}/redactor-staging/"
@@ -264,6 +279,7 @@ def run(
         exclude=tuple(exclude or ()),
         dry_run=dry_run,
         overwrite=overwrite,
+        in_place=in_place,
         jpeg_quality=jpeg_quality,
         max_pixels=max_pixels,
     )

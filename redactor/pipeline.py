@@ -129,6 +129,7 @@ class RunOptions:
     exclude: tuple[str, ...] = ()
     dry_run: bool = False
     overwrite: bool = False
+    in_place: bool = False
     jpeg_quality: int = DEFAULT_JPEG_QUALITY
     max_pixels: int = DEFAULT_MAX_PIXELS
 
@@ -251,6 +252,9 @@ class _SortedPresence:
         return self._current == key
 
 
+_IN_PLACE_TMP = f"{STATE_DIR}/in-place"
+
+
 class BatchRunner:
     """Runs the pipeline over every image of a source into a destination."""
 
@@ -330,6 +334,71 @@ class BatchRunner:
             self.report.write(json.dumps(record, ensure_ascii=False) + "\n")
             self.report.flush()
 
+    def _in_place(
+        self, key: str, data: bytes, content_type: str | None, stamp: dict[str, str], base: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Replace the original by its masked copy, but only once the copy, written to a
+        scratch key, was read back intact and decodes. An object that already carries this
+        policy's stamp is a finished output: it is never masked twice."""
+        opts = self.options
+        stat = getattr(self.source, "stat", None)
+        meta = stat(key) if stat is not None else None
+        if meta is not None and meta.get("redactor-policy") == opts.policy.sha256:
+            return {
+                **base,
+                "decision": "skipped",
+                "previous_decision": Decision.REDACTED.value,
+                "reasons": ["already redacted in place with this policy"],
+            }
+        outcome = redact_image(
+            data,
+            policy=opts.policy,
+            locator=opts.locator,
+            card_type=opts.card_type,
+            name=PurePosixPath(key).name,
+            companion=lambda suffix: self.source.read_optional(key + suffix),
+            jpeg_quality=opts.jpeg_quality,
+            max_pixels=opts.max_pixels,
+        )
+        record: dict[str, Any] = {
+            **base,
+            "decision": outcome.decision.value,
+            "reasons": list(outcome.reasons),
+            "card_type": outcome.card_type.value if outcome.card_type else None,
+            "fields": outcome.fields_record(),
+            "output": None,
+            "quarantine": None,
+        }
+        if opts.dry_run:
+            return record
+        if outcome.decision is not Decision.REDACTED or outcome.data is None:
+            if self.quarantine is not None and outcome.decision is Decision.QUARANTINED:
+                self.quarantine.write(key, data)
+                self.quarantine.write(
+                    key + ".reason.json",
+                    json.dumps(
+                        {"source": key, "reasons": record["reasons"], "policy_sha256": opts.policy.sha256},
+                        ensure_ascii=False,
+                        indent=1,
+                    ).encode(),
+                )
+                record["quarantine"] = key
+            record["reasons"].append("the original stays in place")
+            return record
+        scratch = f"{_IN_PLACE_TMP}/{hashlib.sha256(key.encode()).hexdigest()}"
+        self.dest.write(scratch, outcome.data)
+        try:
+            back = self.dest.read(scratch)
+            if hashlib.sha256(back).digest() != hashlib.sha256(outcome.data).digest():
+                raise StorageError("the masked copy read back differs from what was written")
+            decode(back, max_pixels=opts.max_pixels)  # it must be a readable image
+            self.dest.write(key, outcome.data, metadata=stamp, content_type=content_type)  # type: ignore[call-arg]
+        finally:
+            self.dest.delete(scratch)
+        record["output"] = key
+        record["output_sha256"] = hashlib.sha256(outcome.data).hexdigest()
+        return record
+
     def process_key(self, key: str, present: bool | None = None) -> dict[str, Any]:
         """Process one source key; always returns a report record, never raises.
 
@@ -366,6 +435,8 @@ class BatchRunner:
 
         source_tag = hashlib.md5(data).hexdigest()  # noqa: S324 - an ETag-like content tag, not security
         stamp = {"redactor-policy": opts.policy.sha256, "redactor-source-etag": source_tag}
+        if opts.in_place:
+            return self._in_place(key, data, content_type, stamp, base)
         stat = getattr(self.dest, "stat", None)
         meta: dict[str, str] | None = None
         if stat is not None and not opts.overwrite and not opts.dry_run:

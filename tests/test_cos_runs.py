@@ -100,3 +100,37 @@ def test_report_can_be_uploaded_next_to_the_outputs(cos, tmp_path):
     assert result.exit_code == 1, result.output
     stored = cos.get_object(BUCKET, "up/.redactor/reports/run.jsonl")
     assert stored == report.read_bytes() and b'"summary"' in stored
+
+
+def test_in_place_replaces_only_verified_masked_copies(cos, monkeypatch, tmp_path):
+    names = ["idcard-front-scan-0001.png", "license-scan-0007.png", "noncard-0012.jpg"]
+    originals = {}
+    for name in names:
+        originals[name] = (SAMPLES / name).read_bytes()
+        cos.put_object(BUCKET, f"live/{name}", originals[name])
+        cos.put_object(BUCKET, f"live/{name}.ailicenserec.xml", (SAMPLES / f"{name}.ailicenserec.xml").read_bytes())
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    refused = runner.invoke(app, ["run", f"cos://{BUCKET}/live/", f"cos://{BUCKET}/live/", "-e", "replay"])
+    assert refused.exit_code == 2
+    first = runner.invoke(app, ["run", f"cos://{BUCKET}/live/", f"cos://{BUCKET}/live/", "-e", "replay", "--in-place"])
+    assert first.exit_code == 1, first.output  # the non-card stays as it was, and is quarantined
+    for name in names[:2]:
+        head = cos.head_object(BUCKET, f"live/{name}")
+        assert head["metadata"]["redactor-policy"]
+        assert cos.get_object(BUCKET, f"live/{name}") != originals[name]
+    assert cos.get_object(BUCKET, "live/noncard-0012.jpg") == originals["noncard-0012.jpg"]
+    assert cos.get_object(BUCKET, "live.quarantine/noncard-0012.jpg") == originals["noncard-0012.jpg"]
+    assert not _keys(cos, "live/.redactor/in-place/")  # scratch copies are gone
+
+    puts: list[str] = []
+    original = CosClient.put_object
+
+    def counting(self, bucket, key, *args, **kwargs):
+        puts.append(key)
+        return original(self, bucket, key, *args, **kwargs)
+
+    monkeypatch.setattr(CosClient, "put_object", counting)
+    again = runner.invoke(app, ["run", f"cos://{BUCKET}/live/", f"cos://{BUCKET}/live/", "-e", "replay", "--in-place"])
+    assert "2 unchanged" in again.output
+    assert not [k for k in puts if k.startswith("live/") and not k.startswith("live/.redactor")]
