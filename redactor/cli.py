@@ -254,7 +254,10 @@ def run(
     ] = False,
     checkpoint: Annotated[
         Optional[Path],
-        typer.Option(help="Local checkpoint file for resuming (default: DST/.redactor/manifest.jsonl for folders)."),
+        typer.Option(
+            help="Local checkpoint file for resuming (default: DST/.redactor/manifest.jsonl for folders, "
+            "~/.cache/redactor/checkpoints/<hash of SRC and DST>.jsonl for cos:// destinations)."
+        ),
     ] = None,
 ) -> None:
     """Redact every image below SRC into DST; images in doubt go to the quarantine folder or prefix."""
@@ -289,8 +292,8 @@ def run(
         stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         folder = Path(dst) / STATE_DIR / "reports" if places.dst_cos is None else Path.cwd()
         report = folder / f"redactor-report-{stamp}.jsonl" if places.dst_cos else folder / f"run-{stamp}.jsonl"
-    if checkpoint is None and places.dst_cos is None:
-        checkpoint = Path(dst) / STATE_DIR / MANIFEST_NAME
+    if checkpoint is None:
+        checkpoint = Path(dst) / STATE_DIR / MANIFEST_NAME if places.dst_cos is None else _cos_checkpoint(src, dst)
     report_handle = None
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)
@@ -325,6 +328,16 @@ def run(
         err=True,
     )
     raise typer.Exit(EXIT_OK if summary.all_clear else EXIT_DOUBT)
+
+
+def _cos_checkpoint(src: str, dst: str) -> Path:
+    """A local checkpoint per (SRC, DST) pair, under the user's cache folder."""
+    import hashlib
+    import os
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    digest = hashlib.sha256(f"{src}\n{dst}".encode()).hexdigest()[:20]
+    return cache / "redactor" / "checkpoints" / f"{digest}.jsonl"
 
 
 def _run_with_progress(runner: BatchRunner) -> Any:

@@ -50,6 +50,7 @@ def _keys(client: CosClient, prefix: str) -> set[str]:
 def test_cos_to_cos_redacts_stamps_quarantines_and_resumes_without_puts(cos, monkeypatch, tmp_path):
     _upload_samples(cos, "in/")
     monkeypatch.chdir(tmp_path)  # the default report goes to the working directory
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     runner = CliRunner()
     first = runner.invoke(app, ["run", f"cos://{BUCKET}/in/", f"cos://{BUCKET}/out/"])
     assert first.exit_code == 1, first.output
@@ -62,6 +63,8 @@ def test_cos_to_cos_redacts_stamps_quarantines_and_resumes_without_puts(cos, mon
     assert head["content_type"] == "image/x-card-scan"  # the original Content-Type is kept
     assert not _keys(cos, "redactor-staging/")  # stored objects were recognised in place
     assert list(tmp_path.glob("redactor-report-*.jsonl"))
+    (checkpoint,) = (tmp_path / "cache" / "redactor" / "checkpoints").glob("*.jsonl")
+    assert len(checkpoint.read_text().splitlines()) == 12  # one line per image handled
 
     puts: list[str] = []
     original = CosClient.put_object
@@ -73,7 +76,7 @@ def test_cos_to_cos_redacts_stamps_quarantines_and_resumes_without_puts(cos, mon
     monkeypatch.setattr(CosClient, "put_object", counting)
     second = runner.invoke(app, ["run", f"cos://{BUCKET}/in/", f"cos://{BUCKET}/out/"])
     assert [k for k in puts if k.startswith("out/")] == []
-    assert "10 unchanged" in second.output
+    assert "12 unchanged" in second.output and "2 quarantined" in second.output  # nothing redone
 
 
 def test_folder_to_cos_for_archiving(cos, tmp_path):
