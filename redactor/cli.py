@@ -89,6 +89,7 @@ class Places:
 
     def __init__(self, src: str, dst: str, quarantine: str) -> None:
         self.src, self.dst, self.quarantine = src, dst, quarantine
+        self.report_only = quarantine.lower() == "none"
         self.src_cos = _cos_place(src)
         self.dst_cos = _cos_place(dst)
         self.q_cos = _cos_place(quarantine)
@@ -110,16 +111,18 @@ class Places:
         if in_place:
             if self.src_cos is None or self.src_cos != self.dst_cos:
                 raise UsageError("--in-place needs DST to be the same cos:// prefix as SRC")
-            if _overlap((self.src, self.src_cos), (self.quarantine, self.q_cos)):
+            if not self.report_only and _overlap((self.src, self.src_cos), (self.quarantine, self.q_cos)):
                 raise UsageError(f"quarantine {self.quarantine} overlaps the source")
             return
-        if self.src_cos is None and self.dst_cos is None and self.q_cos is None:
+        if self.src_cos is None and self.dst_cos is None and self.q_cos is None and not self.report_only:
             check_locations(Path(self.src), Path(self.dst), Path(self.quarantine))
             return
         if self.src_cos is None and not Path(self.src).is_dir():
             raise UsageError(f"source {self.src} is not a folder")
         pairs = [("source", "destination"), ("source", "quarantine"), ("destination", "quarantine")]
         named = {**places, "quarantine": (self.quarantine, self.q_cos)}
+        if self.report_only:
+            pairs = pairs[:1]
         for a, b in pairs:
             if _overlap(named[a], named[b]):
                 raise UsageError(
@@ -146,7 +149,7 @@ class Places:
         return (
             build(self.src, self.src_cos, False),
             build(self.dst, self.dst_cos, create),
-            build(self.quarantine, self.q_cos, create),
+            None if self.report_only else build(self.quarantine, self.q_cos, create),
         )
 
 
@@ -221,7 +224,8 @@ def run(
     quarantine: Annotated[
         Optional[str],
         typer.Option(
-            help="Folder or cos:// prefix for images in doubt (default: next to DST, named '<DST name>.quarantine')."
+            help="Folder or cos:// prefix for images in doubt (default: next to DST, named '<DST name>.quarantine'); "
+            "'none': report them only, copy nothing."
         ),
     ] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Images processed in parallel.")] = 2,

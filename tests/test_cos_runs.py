@@ -3,6 +3,8 @@ AILicenseRec on the stored objects, folder to COS for archiving, idempotent reru
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from typer.testing import CliRunner
 
@@ -137,3 +139,16 @@ def test_in_place_replaces_only_verified_masked_copies(cos, monkeypatch, tmp_pat
     again = runner.invoke(app, ["run", f"cos://{BUCKET}/live/", f"cos://{BUCKET}/live/", "-e", "replay", "--in-place"])
     assert "2 unchanged" in again.output
     assert not [k for k in puts if k.startswith("live/") and not k.startswith("live/.redactor")]
+
+
+def test_report_only_quarantine_copies_nothing(tmp_path):
+    report = tmp_path / "r.jsonl"
+    result = CliRunner().invoke(
+        app,
+        ["run", str(SAMPLES), str(tmp_path / "out"), "-e", "replay", "--quarantine", "none", "--report", str(report)],
+    )
+    assert result.exit_code == 1, result.output
+    assert not (tmp_path / "out.quarantine").exists() and not (tmp_path / "none").exists()
+    lines = [json.loads(line) for line in report.read_text().splitlines()]
+    quarantined = [r for r in lines if r.get("decision") == "quarantined"]
+    assert len(quarantined) == 2 and all(r["quarantine"] is None for r in quarantined)
