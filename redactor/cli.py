@@ -131,13 +131,15 @@ class Places:
                     "each original by its verified masked copy)"
                 )
 
-    def storages(self, endpoint: str | None, region: str | None, *, create: bool) -> tuple[Any, Any, Any]:
+    def storages(
+        self, endpoint: str | None, region: str | None, *, create: bool, ci_rate: float | None = None
+    ) -> tuple[Any, Any, Any]:
         client = None
         if self.src_cos or self.dst_cos or self.q_cos:
             from redactor.locators.cloud import make_cos_client
 
             bucket = (self.src_cos or self.dst_cos or self.q_cos or ("", ""))[0]
-            client = make_cos_client(endpoint=endpoint, region=region, bucket=bucket)
+            client = make_cos_client(endpoint=endpoint, region=region, bucket=bucket, ci_rate=ci_rate)
 
         def build(spec: str, place: tuple[str, str] | None, make: bool) -> Any:
             if place is not None:
@@ -174,11 +176,13 @@ def _overlap(a: tuple[str, tuple[str, str] | None], b: tuple[str, tuple[str, str
     return bucket_a == bucket_b and (prefix_a.startswith(prefix_b) or prefix_b.startswith(prefix_a))
 
 
-def _locator(engine: str, endpoint: str | None, region: str | None, staging: str | None) -> Locator:
+def _locator(
+    engine: str, endpoint: str | None, region: str | None, staging: str | None, ci_rate: float | None = None
+) -> Locator:
     if engine == "cos":
         from redactor.locators.cloud import build_cloud_locator
 
-        return build_cloud_locator(staging=staging, endpoint=endpoint, region=region)
+        return build_cloud_locator(staging=staging, endpoint=endpoint, region=region, ci_rate=ci_rate)
     return make_locator(engine)
 
 
@@ -244,6 +248,10 @@ def run(
     endpoint: EndpointOption = None,
     region: RegionOption = None,
     staging: StagingOption = None,
+    ci_rate: Annotated[
+        float,
+        typer.Option(min=0.1, help="AILicenseRec requests per second for the whole run (the account allows 100)."),
+    ] = 50.0,
     in_place: Annotated[
         bool,
         typer.Option(
@@ -272,8 +280,8 @@ def run(
         engine = engine or ("cos" if places.src_cos else "local")
         if engine == "cos" and staging is None and places.src_cos:
             staging = f"cos://{places.src_cos[0]}/redactor-staging/"
-        locator = _locator(engine, endpoint, region, staging)
-        source, dest, quarantine_store = places.storages(endpoint, region, create=not dry_run)
+        locator = _locator(engine, endpoint, region, staging, ci_rate)
+        source, dest, quarantine_store = places.storages(endpoint, region, create=not dry_run, ci_rate=ci_rate)
     except (PolicyError, UsageError) as exc:
         raise _fail(str(exc)) from None
     q = places.quarantine

@@ -90,20 +90,26 @@ class CloudLocator(BaseLocator):
         return detection
 
 
-def make_cos_client(*, endpoint: str | None = None, region: str | None = None, bucket: str | None = None) -> Any:
-    """Our COS client from CLI-style settings (env, ``~/.cos.yaml``, ``--endpoint``/``--region``)."""
+def make_cos_client(
+    *, endpoint: str | None = None, region: str | None = None, bucket: str | None = None, ci_rate: float | None = None
+) -> Any:
+    """Our COS client from CLI-style settings (env, ``~/.cos.yaml``, ``--endpoint``/``--region``);
+    ``ci_rate``: AILicenseRec requests/s for the whole process (default 50, under the 100/s account limit)."""
     from redactor.cos.client import CosClient
     from redactor.cos.config import DEFAULT_AI_RATE, CosConfig, resolve_credentials
     from redactor.errors import UsageError
 
     try:
-        config = CosConfig.from_env(region=region, endpoint=endpoint, bucket=bucket, ai_rate_limit=DEFAULT_AI_RATE)
+        rate = ci_rate if ci_rate is not None else DEFAULT_AI_RATE
+        config = CosConfig.from_env(region=region, endpoint=endpoint, bucket=bucket, ai_rate_limit=rate)
         return CosClient(config, resolve_credentials())
     except RedactorError as exc:
         raise UsageError(str(exc)) from None
 
 
-def build_cloud_locator(*, staging: str | None, endpoint: str | None = None, region: str | None = None) -> CloudLocator:
+def build_cloud_locator(
+    *, staging: str | None, endpoint: str | None = None, region: str | None = None, ci_rate: float | None = None
+) -> CloudLocator:
     """A CloudLocator from CLI-style settings: credentials and region from the environment
     (or ``~/.cos.yaml``), the endpoint from ``--endpoint``/``COS_ENDPOINT``, and the staging
     place ``cos://<bucket>/<prefix>`` from ``--staging``/``REDACTOR_STAGING``."""
@@ -119,5 +125,5 @@ def build_cloud_locator(*, staging: str | None, endpoint: str | None = None, reg
         bucket, prefix = parse_cos_url(staging)
     except RedactorError as exc:
         raise UsageError(str(exc)) from None
-    client = make_cos_client(endpoint=endpoint, region=region, bucket=bucket)
+    client = make_cos_client(endpoint=endpoint, region=region, bucket=bucket, ci_rate=ci_rate)
     return CloudLocator(client, Staging(bucket, prefix or "redactor-staging/"))
