@@ -196,23 +196,38 @@ class Manifest:
     resumes where the last one stopped. ``path=None`` keeps it in memory (dry runs, tests).
     """
 
+    #: What an entry must match to count as done (compared as one digest: memory stays
+    #: small even for a checkpoint of millions of objects).
+    FINGERPRINT = ("policy_sha256", "engine", "card_type", "jpeg_quality", "input_sha256")
+
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self.entries: dict[str, dict[str, Any]] = {}
+        self.entries: dict[str, tuple[bytes, str]] = {}
         self._handle: IO[str] | None = None
         if path is not None and path.is_file():
-            for line in path.read_text("utf-8", errors="replace").splitlines():
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(entry, dict) and isinstance(entry.get("source"), str):
-                    self.entries[entry["source"]] = entry
+            with path.open("r", encoding="utf-8", errors="replace") as handle:
+                for line in handle:
+                    try:
+                        entry = json.loads(line)
+                    except json.JSONDecodeError:
+                        continue  # a torn last line after a crash
+                    if isinstance(entry, dict) and isinstance(entry.get("source"), str):
+                        self.entries[entry["source"]] = (self.digest(entry), str(entry.get("decision")))
+
+    @classmethod
+    def digest(cls, fields: dict[str, Any]) -> bytes:
+        text = json.dumps([fields.get(k) for k in cls.FINGERPRINT], sort_keys=True)
+        return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+    def previous(self, key: str, fingerprint: dict[str, Any]) -> str | None:
+        """The decision recorded for ``key`` with this very fingerprint, else None."""
+        entry = self.entries.get(key)
+        return entry[1] if entry is not None and entry[0] == self.digest(fingerprint) else None
 
     def record(self, entry: dict[str, Any]) -> None:
         with self._lock:
-            self.entries[entry["source"]] = entry
+            self.entries[entry["source"]] = (self.digest(entry), str(entry.get("decision")))
             if self.path is None:
                 return
             if self._handle is None:
@@ -419,17 +434,18 @@ class BatchRunner:
         fingerprint = {**opts.fingerprint(), "input_sha256": digest}
         base.update(input_sha256=digest, policy_sha256=opts.policy.sha256, engine=opts.locator.name)
 
-        previous = self.manifest.entries.get(key)
-        if previous is not None and not opts.overwrite and all(previous.get(k) == v for k, v in fingerprint.items()):
-            where_ok = (previous.get("decision") == Decision.REDACTED.value and self.dest.exists(key)) or (
-                previous.get("decision") in (Decision.QUARANTINED.value, Decision.FAILED.value)
-                and (self.quarantine is None or self.quarantine.exists(key) or previous.get("decision") == "failed")
+        done = self.manifest.previous(key, fingerprint)
+        previous = key in self.manifest.entries
+        if done is not None and not opts.overwrite:
+            where_ok = (done == Decision.REDACTED.value and self.dest.exists(key)) or (
+                done in (Decision.QUARANTINED.value, Decision.FAILED.value)
+                and (self.quarantine is None or self.quarantine.exists(key) or done == "failed")
             )
             if where_ok:
                 return {
                     **base,
                     "decision": "skipped",
-                    "previous_decision": previous.get("decision"),
+                    "previous_decision": done,
                     "reasons": ["unchanged since the last run (same input, policy and engine)"],
                 }
 
@@ -449,13 +465,13 @@ class BatchRunner:
                     "previous_decision": Decision.REDACTED.value,
                     "reasons": ["destination already holds this source redacted with this policy"],
                 }
-            if meta is not None and previous is None and "redactor-policy" not in meta:
+            if meta is not None and not previous and "redactor-policy" not in meta:
                 return {
                     **base,
                     "decision": Decision.FAILED.value,
                     "reasons": ["output exists and was not written by redactor (use --overwrite to replace it)"],
                 }
-        elif previous is None and not opts.overwrite and not opts.dry_run and self.dest.exists(key):
+        elif not previous and not opts.overwrite and not opts.dry_run and self.dest.exists(key):
             return {
                 **base,
                 "decision": Decision.FAILED.value,
@@ -502,7 +518,7 @@ class BatchRunner:
             record["output_sha256"] = hashlib.sha256(outcome.data).hexdigest()
         else:
             # A stale output from an earlier policy no longer holds: remove it from DST.
-            if previous is not None and self.dest.exists(key):
+            if previous and self.dest.exists(key):
                 self.dest.delete(key)
                 record["reasons"].append("earlier output removed from the destination")
             if self.quarantine is not None and outcome.decision is Decision.QUARANTINED:
