@@ -365,39 +365,11 @@ class BatchRunner:
                 "previous_decision": Decision.REDACTED.value,
                 "reasons": ["already redacted in place with this policy"],
             }
-        outcome = redact_image(
-            data,
-            policy=opts.policy,
-            locator=opts.locator,
-            card_type=opts.card_type,
-            name=PurePosixPath(key).name,
-            companion=lambda suffix: self.source.read_optional(key + suffix),
-            jpeg_quality=opts.jpeg_quality,
-            max_pixels=opts.max_pixels,
-        )
-        record: dict[str, Any] = {
-            **base,
-            "decision": outcome.decision.value,
-            "reasons": list(outcome.reasons),
-            "card_type": outcome.card_type.value if outcome.card_type else None,
-            "fields": outcome.fields_record(),
-            "output": None,
-            "quarantine": None,
-        }
+        outcome, record = self._redact(key, data, None, base)
         if opts.dry_run:
             return record
         if outcome.decision is not Decision.REDACTED or outcome.data is None:
-            if self.quarantine is not None and outcome.decision is Decision.QUARANTINED:
-                self.quarantine.write(key, data)
-                self.quarantine.write(
-                    key + ".reason.json",
-                    json.dumps(
-                        {"source": key, "reasons": record["reasons"], "policy_sha256": opts.policy.sha256},
-                        ensure_ascii=False,
-                        indent=1,
-                    ).encode(),
-                )
-                record["quarantine"] = key
+            self._quarantine(key, data, outcome, record)
             record["reasons"].append("the original stays in place")
             return record
         scratch = f"{_IN_PLACE_TMP}/{hashlib.sha256(key.encode()).hexdigest()}"
@@ -413,6 +385,44 @@ class BatchRunner:
         record["output"] = key
         record["output_sha256"] = hashlib.sha256(outcome.data).hexdigest()
         return record
+
+    def _redact(
+        self, key: str, data: bytes, stored: StoredObject | None, base: dict[str, Any]
+    ) -> tuple[ImageOutcome, dict[str, Any]]:
+        """Run the one-image pipeline on ``key`` and start its report record."""
+        opts = self.options
+        outcome = redact_image(
+            data,
+            policy=opts.policy,
+            locator=opts.locator,
+            card_type=opts.card_type,
+            name=PurePosixPath(key).name,
+            companion=lambda suffix: self.source.read_optional(key + suffix),
+            jpeg_quality=opts.jpeg_quality,
+            max_pixels=opts.max_pixels,
+            stored=stored,
+        )
+        record: dict[str, Any] = {
+            **base,
+            "decision": outcome.decision.value,
+            "reasons": list(outcome.reasons),
+            "card_type": outcome.card_type.value if outcome.card_type else None,
+            "size": list(outcome.size) if outcome.size else None,
+            "fields": outcome.fields_record(),
+            "timings_ms": {k: round(v, 1) for k, v in outcome.timings_ms.items()},
+            "output": None,
+            "quarantine": None,
+        }
+        return outcome, record
+
+    def _quarantine(self, key: str, data: bytes, outcome: ImageOutcome, record: dict[str, Any]) -> None:
+        """Copy a doubtful original, untouched, to the quarantine with its reasons."""
+        if self.quarantine is None or outcome.decision is not Decision.QUARANTINED:
+            return
+        self.quarantine.write(key, data)
+        reason = {"source": key, "reasons": record["reasons"], "policy_sha256": self.options.policy.sha256}
+        self.quarantine.write(key + ".reason.json", json.dumps(reason, ensure_ascii=False, indent=1).encode())
+        record["quarantine"] = key
 
     def process_key(self, key: str, present: bool | None = None) -> dict[str, Any]:
         """Process one source key; always returns a report record, never raises.
@@ -479,28 +489,7 @@ class BatchRunner:
             }
         stored_object = getattr(self.source, "stored_object", None)
 
-        outcome = redact_image(
-            data,
-            policy=opts.policy,
-            locator=opts.locator,
-            card_type=opts.card_type,
-            name=PurePosixPath(key).name,
-            companion=lambda suffix: self.source.read_optional(key + suffix),
-            jpeg_quality=opts.jpeg_quality,
-            max_pixels=opts.max_pixels,
-            stored=stored_object(key) if stored_object is not None else None,
-        )
-        record = {
-            **base,
-            "decision": outcome.decision.value,
-            "reasons": list(outcome.reasons),
-            "card_type": outcome.card_type.value if outcome.card_type else None,
-            "size": list(outcome.size) if outcome.size else None,
-            "fields": outcome.fields_record(),
-            "timings_ms": {k: round(v, 1) for k, v in outcome.timings_ms.items()},
-            "output": None,
-            "quarantine": None,
-        }
+        outcome, record = self._redact(key, data, stored_object(key) if stored_object is not None else None, base)
         if opts.dry_run:
             record["dry_run"] = True
             return record
@@ -521,10 +510,6 @@ class BatchRunner:
             if previous and self.dest.exists(key):
                 self.dest.delete(key)
                 record["reasons"].append("earlier output removed from the destination")
-            if self.quarantine is not None and outcome.decision is Decision.QUARANTINED:
-                self.quarantine.write(key, data)
-                reason = {"source": key, "reasons": record["reasons"], "policy_sha256": opts.policy.sha256}
-                self.quarantine.write(key + ".reason.json", json.dumps(reason, ensure_ascii=False, indent=1).encode())
-                record["quarantine"] = key
+            self._quarantine(key, data, outcome, record)
         self.manifest.record({**fingerprint, "source": key, "decision": record["decision"]})
         return record
