@@ -19,6 +19,14 @@ class CardType(str, Enum):
 
     ID_CARD = "IDCard"
     DRIVER_LICENSE = "DriverLicense"
+    #: The back of the ID card (签发机关, 有效期限). AILicenseRec does not read it (it answers
+    #: Status 0); the local engine does, so backs can be redacted offline.
+    ID_CARD_BACK = "IDCardBack"
+
+    @property
+    def cloud(self) -> bool:
+        """Whether AILicenseRec accepts this as its ``CardType`` parameter."""
+        return self is not CardType.ID_CARD_BACK
 
     @classmethod
     def parse(cls, text: str) -> CardType:
@@ -26,7 +34,7 @@ class CardType(str, Enum):
         for member in cls:
             if normalise_name(member.value) == key:
                 return member
-        raise ValueError(f"unknown card type {text!r}; expected one of: IDCard, DriverLicense")
+        raise ValueError(f"unknown card type {text!r}; expected one of: IDCard, DriverLicense, IDCardBack")
 
 
 class CardTypeHint(str, Enum):
@@ -55,12 +63,15 @@ DRIVER_LICENSE_FIELDS: tuple[str, ...] = (
     "valid_period",
     "issuing_authority",
 )
+#: Fields on the back of the ID card.
+ID_CARD_BACK_FIELDS: tuple[str, ...] = ("issuing_authority", "valid_period")
 #: The face photo: not returned by AILicenseRec, located by other locators.
 PORTRAIT = "portrait"
 
 FIELDS_BY_CARD: dict[CardType, tuple[str, ...]] = {
     CardType.ID_CARD: ID_CARD_FIELDS + (PORTRAIT,),
     CardType.DRIVER_LICENSE: DRIVER_LICENSE_FIELDS + (PORTRAIT,),
+    CardType.ID_CARD_BACK: ID_CARD_BACK_FIELDS,
 }
 
 ALL_FIELDS: tuple[str, ...] = tuple(dict.fromkeys(ID_CARD_FIELDS + DRIVER_LICENSE_FIELDS + (PORTRAIT,)))
@@ -102,7 +113,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "Class",
     ),
     "valid_period": ("有效期限", "有效期", "Valid Period", "Validity Period", "Valid Date", "ValidDate"),
-    "issuing_authority": ("发证单位", "发证机关", "Issuing Authority", "Issuing Unit", "Authority"),
+    "issuing_authority": ("发证单位", "发证机关", "签发机关", "Issuing Authority", "Issuing Unit", "Authority"),
     "portrait": ("照片", "头像", "人像", "Portrait", "Photo", "Face"),
 }
 
