@@ -31,7 +31,7 @@ from redactor.core.policy import Action, Policy
 from redactor.core.results import Decision, Detection, LocatedField, Point
 from redactor.errors import RedactorError
 from redactor.locators.base import LocateRequest, Locator
-from redactor.pipeline import COMPANION_SUFFIXES
+from redactor.pipeline import COMPANION_SUFFIXES, locate_fields
 
 TRUTH_SUFFIX = ".truth.json"
 #: A field counts as covered when at least this fraction of its ground-truth pixels is masked.
@@ -442,7 +442,7 @@ def evaluate_image(path: Path, locator: Locator, policy: Policy, name: str | Non
         return _unmeasured(label, truth, policy, f"image is {image.width}x{image.height}, truth says otherwise", None)
     start = time.perf_counter()
     try:
-        detection = locator.locate(LocateRequest(image, CardTypeHint.AUTO, path.name, _companion(path)))
+        detection = locate_fields(locator, LocateRequest(image, CardTypeHint.AUTO, path.name, _companion(path)), policy)
     except Exception as exc:  # the pipeline quarantines on any locator error; so does the measurement
         return _unmeasured(label, truth, policy, f"locator error ({type(exc).__name__})", None)
     latency = (time.perf_counter() - start) * 1000

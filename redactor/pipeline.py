@@ -24,8 +24,9 @@ from redactor.core.fields import CardType, CardTypeHint
 from redactor.core.imaging import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, EXTENSIONS, decode, encode
 from redactor.core.masking import apply_ops
 from redactor.core.plan import Plan, plan_redaction
-from redactor.core.policy import Policy
-from redactor.core.results import AppliedField, Decision
+from redactor.core.policy import Action, Policy
+from redactor.core.portrait import complete_portraits
+from redactor.core.results import AppliedField, Decision, Detection
 from redactor.errors import ImageError, LocatorError, RedactorError, ResponseParseError, StorageError
 from redactor.locators.base import SIDECAR_SUFFIX, LocateRequest, Locator, StoredObject
 from redactor.storage.base import Storage
@@ -81,7 +82,7 @@ def redact_image(
             # The stored bytes are the pixels we mask only when no EXIF rotation was applied.
             in_kind = decoded.format in ("JPEG", "PNG", "BMP", "WEBP", "GIF")
             stored = StoredObject(stored.bucket, stored.key, as_decoded=decoded.orientation == 1 and in_kind)
-        detection = locator.locate(LocateRequest(upright, card_type, name, companion, stored))
+        detection = locate_fields(locator, LocateRequest(upright, card_type, name, companion, stored), policy)
     except (LocatorError, ResponseParseError, StorageError) as exc:
         return ImageOutcome(Decision.QUARANTINED, (f"locator error: {exc}",), size=upright.size, timings_ms=timings)
     except Exception as exc:  # a locator bug must not let the image through
@@ -105,6 +106,21 @@ def redact_image(
     outcome.data = masked
     outcome.format = decoded.output_format
     return outcome
+
+
+def locate_fields(locator: Locator, request: LocateRequest, policy: Policy) -> Detection:
+    """The locator's answer, with the photo found from the pixels for every card that needs
+    one and came without (AILicenseRec never returns it), whatever the engine."""
+    detection = locator.locate(request)
+    if not detection.found_anything:
+        return detection
+    kept = frozenset(
+        f.canonical
+        for f in detection.fields
+        if f.canonical is not None
+        and policy.rule_for(f.card_type or detection.card_type, f.canonical).action is Action.KEEP
+    )
+    return complete_portraits(detection, request.image, kept)
 
 
 def mask_and_encode(decoded: Any, plan: Plan, jpeg_quality: int = DEFAULT_JPEG_QUALITY) -> bytes:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from redactor.core.fields import FIELDS_BY_CARD, PORTRAIT, CardType, CardTypeHint, infer_card_type
 from redactor.core.geometry import grow, text_height
-from redactor.core.layout import estimate_portrait
 from redactor.core.masking import MaskOp, effective_strength
 from redactor.core.policy import Action, OnNoCard, Policy, Rule
 from redactor.core.results import AppliedField, Decision, Detection, LocatedField, Polygon
@@ -89,16 +88,6 @@ def plan_redaction(
     applied: list[AppliedField] = []
     fields = list(detection.fields)
 
-    if card_type is not None and not any(f.canonical == PORTRAIT for f in fields):
-        portrait_rule = policy.rule_for(card_type, PORTRAIT)
-        if portrait_rule.action is not Action.KEEP:
-            estimate = estimate_portrait(detection, card_type)
-            if estimate is None:
-                doubt.append("portrait not located and its position could not be inferred from the card layout")
-            else:
-                fields.append(estimate)
-                reasons.append("portrait not located; masked where the card layout puts it")
-
     for located in fields:
         rule = policy.rule_for(located.card_type or card_type, located.canonical)
         action = rule.action
@@ -123,8 +112,12 @@ def plan_redaction(
     for kind in sorted(tagged if per_field_types else ({card_type} if card_type else set()), key=lambda c: c.value):
         present = {f.canonical for f in fields if not per_field_types or f.card_type is kind}
         for expected in FIELDS_BY_CARD[kind]:
-            if expected != PORTRAIT and expected not in present:
+            if expected in present:
+                continue
+            if expected != PORTRAIT:
                 doubt.append(f"expected field {expected} was not located")
+            elif policy.rule_for(kind, PORTRAIT).action is not Action.KEEP:
+                doubt.append("portrait not located (no photo area found on the card)")
 
     if doubt:
         return Plan(Decision.QUARANTINED, tuple(doubt + reasons), tuple(ops), tuple(applied), card_type)

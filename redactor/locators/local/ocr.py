@@ -23,6 +23,8 @@ DET_MODEL = "PP-OCRv6_det_small.onnx"
 REC_MODEL = "PP-OCRv6_rec_small.onnx"
 CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
 REC_HEIGHT = 48
+#: Crops recognised together (sorted by width, so a batch pads little).
+REC_BATCH = 6
 
 
 def _model_dir() -> Path:
@@ -50,6 +52,17 @@ class TextBox:
         a = float(np.linalg.norm(c[1] - c[0]))
         b = float(np.linalg.norm(c[2] - c[1]))
         return (a, b) if a >= b else (b, a)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the recogniser read in one crop: the text, its mean confidence, and for each
+    character where its centre lies (0-1 along the crop) and how sure it was."""
+
+    text: str
+    confidence: float
+    centres: tuple[float, ...]
+    confidences: tuple[float, ...]
 
 
 class OcrModels:
@@ -135,20 +148,35 @@ class OcrModels:
 
     def recognize(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
         """Text and mean character confidence for each BGR crop (any width, any height)."""
+        return [(r.text, r.confidence) for r in self.read(crops)]
+
+    def read(self, crops: list[np.ndarray]) -> list[Reading]:
+        """Text, confidence and where each character sits, for each BGR crop.
+
+        Crops are batched by width (a batch is padded to its widest crop, so mixing a long
+        address with a two-character label would pay for the address many times over).
+        """
         if not crops:
             return []
-        tensor = self._batch(crops, REC_HEIGHT)
-        logits = self.rec.run(None, {self.rec.get_inputs()[0].name: tensor})[0]
-        out: list[tuple[str, float]] = []
-        for row in logits:
-            idx = row.argmax(axis=1)
-            conf = row.max(axis=1)
-            keep = np.ones(len(idx), dtype=bool)
-            keep[1:] = idx[1:] != idx[:-1]
-            keep &= idx != 0
-            chars = [self.charset[i] if i < len(self.charset) else "" for i in idx[keep]]
-            out.append(("".join(chars), float(conf[keep].mean()) if keep.any() else 0.0))
-        return out
+        out: list[Reading | None] = [None] * len(crops)
+        order = sorted(range(len(crops)), key=lambda i: crops[i].shape[1] / max(1, crops[i].shape[0]))
+        for start in range(0, len(order), REC_BATCH):
+            batch = order[start : start + REC_BATCH]
+            tensor, widths = self._batch_widths([crops[i] for i in batch], REC_HEIGHT)
+            logits = self.rec.run(None, {self.rec.get_inputs()[0].name: tensor})[0]
+            steps = logits.shape[1]
+            for index, row, width in zip(batch, logits, widths, strict=True):
+                idx = row.argmax(axis=1)
+                conf = row.max(axis=1)
+                keep = np.ones(len(idx), dtype=bool)
+                keep[1:] = idx[1:] != idx[:-1]
+                keep &= idx != 0
+                chars = [self.charset[i] if i < len(self.charset) else "" for i in idx[keep]]
+                stride = tensor.shape[3] / steps
+                centres = tuple(min(1.0, (float(t) + 0.5) * stride / width) for t in np.flatnonzero(keep))
+                confs = tuple(float(c) for c in conf[keep])
+                out[index] = Reading("".join(chars), float(np.mean(confs)) if confs else 0.0, centres, confs)
+        return [r if r is not None else Reading("", 0.0, (), ()) for r in out]
 
     def upside_down(self, crops: list[np.ndarray]) -> list[float]:
         """Probability that each crop's text is rotated by 180 degrees."""
@@ -157,6 +185,17 @@ class OcrModels:
         tensor = self._batch(crops, REC_HEIGHT, max_width=192)
         probs = self.cls.run(None, {self.cls.get_inputs()[0].name: tensor})[0]
         return [float(p[1]) for p in probs]
+
+    @staticmethod
+    def _batch_widths(crops: list[np.ndarray], height: int) -> tuple[np.ndarray, list[int]]:
+        import cv2
+
+        widths = [max(8, int(math.ceil(height * c.shape[1] / max(1, c.shape[0])))) for c in crops]
+        tensor = np.zeros((len(crops), 3, height, max(widths)), dtype=np.float32)
+        for i, (crop, w) in enumerate(zip(crops, widths, strict=True)):
+            resized = cv2.resize(crop, (w, height)).astype(np.float32)
+            tensor[i, :, :, :w] = ((resized / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)
+        return tensor, widths
 
     @staticmethod
     def _batch(crops: list[np.ndarray], height: int, max_width: int | None = None) -> np.ndarray:

@@ -1,0 +1,409 @@
+"""Find a card's photo (and a licence's red seal) from the pixels, for every locator.
+
+A portrait's place differs between card designs and print versions, so it is looked for,
+not inferred from a template: the photo area is the region of the card that holds no
+text and differs from the card's background (face, hair, shoulders, photo backdrop).
+The card's background is modelled as a smooth colour field (a plane per channel, fitted
+robustly over the cells without text), each cell's distance from it is thresholded, text
+is cut out, and the largest compact portrait-sized blob wins. Its whole extent plus a
+margin is masked. When nothing convincing is found the caller gets ``None`` and the
+image is quarantined: a guessed position is never passed off as a found one.
+
+Pure computation on arrays (numpy, OpenCV); no files, no network.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+from PIL import Image
+
+from redactor.core.fields import FIELDS_BY_CARD, PORTRAIT, CardType
+from redactor.core.results import Detection, LocatedField, Polygon
+
+Quad = Sequence[Sequence[float]]
+
+#: Cells per text height in the search grid: fine enough for a photo's outline, coarse
+#: enough that the card's guilloche lines (1-2 px) average out.
+CELLS_PER_TEXT_HEIGHT = 5.0
+#: A portrait is this many text heights tall at least / at most.
+MIN_PORTRAIT_HEIGHT = 3.5
+MAX_PORTRAIT_HEIGHT = 22.0
+#: ... and this wide for its height.
+MIN_ASPECT, MAX_ASPECT = 0.45, 1.6
+#: Share of its bounding box a portrait blob fills, at least.
+MIN_FILL = 0.35
+#: Lowest colour distance (Lab units) from the background that counts as "not card".
+MIN_CONTRAST = 12.0
+#: Seal: red ink (RGB: R high, G and B well below it), at least this many text heights across.
+MIN_SEAL_SIZE = 3.0
+
+
+@dataclass(frozen=True)
+class CardFrame:
+    """A card's reading frame: ``origin`` and ``axis`` (unit vector along its text lines, y down
+    the image) map card-aligned coordinates (u along the lines, v across them) to pixels."""
+
+    origin: tuple[float, float]
+    axis: tuple[float, float]
+    text_height: float
+
+    @property
+    def normal(self) -> tuple[float, float]:
+        return (-self.axis[1], self.axis[0])
+
+    def to_card(self, points: Quad) -> np.ndarray:
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 2) - np.asarray(self.origin)
+        return np.stack([pts @ np.asarray(self.axis), pts @ np.asarray(self.normal)], axis=1)
+
+    def to_image(self, points: Quad) -> np.ndarray:
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        a, n = np.asarray(self.axis), np.asarray(self.normal)
+        return np.asarray(self.origin) + pts[:, :1] * a + pts[:, 1:2] * n
+
+
+@dataclass(frozen=True)
+class Box:
+    """An axis-aligned box in card-aligned coordinates."""
+
+    u0: float
+    v0: float
+    u1: float
+    v1: float
+
+    @property
+    def width(self) -> float:
+        return self.u1 - self.u0
+
+    @property
+    def height(self) -> float:
+        return self.v1 - self.v0
+
+    def corners(self) -> list[tuple[float, float]]:
+        return [(self.u0, self.v0), (self.u1, self.v0), (self.u1, self.v1), (self.u0, self.v1)]
+
+    def overlaps(self, other: Box) -> bool:
+        return self.u0 < other.u1 and other.u0 < self.u1 and self.v0 < other.v1 and other.v0 < self.v1
+
+    @classmethod
+    def around(cls, points: np.ndarray) -> Box:
+        return cls(float(points[:, 0].min()), float(points[:, 1].min()), float(points[:, 0].max()), float(points[:, 1].max()))
+
+
+@dataclass(frozen=True)
+class Found:
+    """A region found from the pixels: its box (card-aligned), its polygon (image pixels) and a score."""
+
+    box: Box
+    polygon: Polygon
+    score: float
+
+
+@dataclass
+class _Grid:
+    """The search region resampled on card-aligned cells."""
+
+    lab: np.ndarray  # (H, W, 3) float32
+    rgb: np.ndarray  # (H, W, 3) float32
+    cell: float  # card units per cell
+    region: Box
+
+    def cell_box(self, x0: int, y0: int, x1: int, y1: int) -> Box:
+        r, c = self.region, self.cell
+        return Box(r.u0 + x0 * c, r.v0 + y0 * c, r.u0 + x1 * c, r.v0 + y1 * c)
+
+    def cells_of(self, box: Box) -> tuple[int, int, int, int]:
+        r, c = self.region, self.cell
+        h, w = self.lab.shape[:2]
+        x0 = int(math.floor((box.u0 - r.u0) / c))
+        y0 = int(math.floor((box.v0 - r.v0) / c))
+        x1 = int(math.ceil((box.u1 - r.u0) / c))
+        y1 = int(math.ceil((box.v1 - r.v0) / c))
+        return max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+
+
+def _resample(rgb: np.ndarray, frame: CardFrame, region: Box) -> _Grid | None:
+    import cv2
+
+    cell = frame.text_height / CELLS_PER_TEXT_HEIGHT
+    cols = int(region.width / cell)
+    rows = int(region.height / cell)
+    if cols < 8 or rows < 8 or cols * rows > 4_000_000:
+        return None
+    # Sample at about 2 px per card unit... then average down to cells: an area average, so
+    # thin lines of the security print blend into the background instead of aliasing.
+    fine = max(1, min(4, int(round(cell))))
+    a, n = np.asarray(frame.axis), np.asarray(frame.normal)
+    origin = frame.to_image([(region.u0, region.v0)])[0]
+    step = cell / fine
+    # image = origin + (x * step) * a + (y * step) * n
+    matrix = np.array([[a[0] * step, n[0] * step, origin[0]], [a[1] * step, n[1] * step, origin[1]]])
+    warped = cv2.warpAffine(
+        rgb,
+        matrix,
+        (cols * fine, rows * fine),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    small = cv2.resize(warped, (cols, rows), interpolation=cv2.INTER_AREA).astype(np.float32)
+    lab = cv2.cvtColor(small / 255.0, cv2.COLOR_RGB2LAB)
+    return _Grid(lab, small, cell, region)
+
+
+def _background(lab: np.ndarray, usable: np.ndarray, seed: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """A plane per channel fitted to the background cells (iteratively, ignoring outliers),
+    and the typical distance of those cells from it (the print's own texture). The fit starts
+    from ``seed`` (cells next to the card's text: surely card, not the table it lies on)."""
+    h, w = usable.shape
+    ys, xs = np.mgrid[0:h, 0:w]
+    design = np.stack([np.ones(h * w), xs.ravel() / w, ys.ravel() / h], axis=1)
+    values = lab.reshape(-1, 3).astype(np.float64)
+    keep = (usable & seed).ravel()
+    if keep.sum() < 20:
+        keep = usable.ravel().copy()
+    fitted = None
+    spread = 0.0
+    for _ in range(5):
+        if keep.sum() < 20:
+            return None
+        coef, *_ = np.linalg.lstsq(design[keep], values[keep], rcond=None)
+        fitted = design @ coef
+        distance = np.sqrt(((values - fitted) ** 2).sum(axis=1))
+        spread = float(np.median(distance[keep])) if keep.any() else 0.0
+        keep = usable.ravel() & (distance <= max(3.0 * spread, 6.0))
+    return None if fitted is None else (fitted.reshape(h, w, 3), spread)
+
+
+def _blocked(grid: _Grid, frame: CardFrame, quads: Sequence[Quad], grow: float) -> np.ndarray:
+    import cv2
+
+    mask = np.zeros(grid.lab.shape[:2], dtype=np.uint8)
+    for quad in quads:
+        card = frame.to_card(quad)
+        box = Box.around(card)
+        box = Box(box.u0 - grow, box.v0 - grow, box.u1 + grow, box.v1 + grow)
+        x0, y0, x1, y1 = grid.cells_of(box)
+        if x1 > x0 and y1 > y0:
+            cv2.rectangle(mask, (x0, y0), (x1 - 1, y1 - 1), 1, thickness=-1)
+    return mask.astype(bool)
+
+
+def find_portrait(
+    rgb: np.ndarray,
+    frame: CardFrame,
+    region: Box,
+    text: Sequence[Quad],
+    avoid: Sequence[Quad] = (),
+) -> Found | None:
+    """The photo area inside ``region`` (card-aligned), away from the ``text`` lines.
+
+    ``avoid`` are lines that must stay visible (values the policy keeps): the margin added
+    around the photo stops short of them.
+    """
+    import cv2
+
+    grid = _resample(rgb, frame, region)
+    if grid is None:
+        return None
+    h_cells = CELLS_PER_TEXT_HEIGHT
+    text_mask = _blocked(grid, frame, text, 0.25 * frame.text_height)
+    near = cv2.dilate(text_mask.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    fitted = _background(grid.lab, ~text_mask, near)
+    if fitted is None:
+        return None
+    background, spread = fitted
+    distance = np.sqrt(((grid.lab - background) ** 2).sum(axis=2))
+    ink = (distance > max(MIN_CONTRAST, 4.0 * spread)) & ~text_mask
+    # Red seal ink is not a photo, and nothing off the card is.
+    ink &= ~_red(grid.rgb)
+    ink &= _card_area(~ink & ~text_mask, text_mask)
+    closed = cv2.morphologyEx(
+        ink.astype(np.uint8), cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    )
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+    best: tuple[float, int] | None = None
+    for k in range(1, count):
+        x, y, w, h, area = (int(v) for v in stats[k])
+        tall = h / h_cells
+        if not (MIN_PORTRAIT_HEIGHT <= tall <= MAX_PORTRAIT_HEIGHT):
+            continue
+        if not (MIN_ASPECT <= w / h <= MAX_ASPECT):
+            continue
+        fill = area / float(w * h)
+        if fill < MIN_FILL:
+            continue
+        # The share of the blob's box that is text decides against label columns.
+        text_share = float(text_mask[y : y + h, x : x + w].mean())
+        if text_share > 0.25:
+            continue
+        score = area * fill * (1.0 - text_share)
+        if best is None or score > best[0]:
+            best = (score, k)
+    if best is None:
+        return None
+    x, y, w, h, area = (int(v) for v in stats[best[1]])
+    blob = grid.cell_box(x, y, x + w, y + h)
+    fill = area / float(w * h)
+    # A figure on a backdrop like the card's: the photo reaches further than the figure,
+    # mostly above the head; take the whole tile a photo of that size occupies.
+    side = 0.08 * blob.width + 0.35 * frame.text_height
+    out = Box(blob.u0 - side, blob.v0 - 0.14 * blob.height - 0.2 * frame.text_height, blob.u1 + side, blob.v1 + 0.08 * blob.height)
+    out = _clear_of(out, blob, [Box.around(frame.to_card(q)) for q in avoid], 0.3 * frame.text_height)
+    score = float(min(95.0, 70.0 + 30.0 * fill))
+    return Found(out, Polygon.of(frame.to_image(out.corners()).tolist()), score)
+
+
+def _card_area(background: np.ndarray, text: np.ndarray) -> np.ndarray:
+    """The card: the convex hull of the background areas that hold its text (a card is convex,
+    so its photo lies inside the hull even where it reaches the card's edge)."""
+    import cv2
+
+    count, labels = cv2.connectedComponents(background.astype(np.uint8), connectivity=4)
+    if count <= 1:
+        return np.ones_like(background)
+    near_text = cv2.dilate(text.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    chosen = np.unique(labels[near_text & background])
+    chosen = chosen[chosen > 0]
+    if chosen.size == 0:
+        return np.ones_like(background)
+    members = np.isin(labels, chosen)
+    ys, xs = np.nonzero(members)
+    hull = cv2.convexHull(np.stack([xs, ys], axis=1).astype(np.int32))
+    area = np.zeros(background.shape, dtype=np.uint8)
+    cv2.fillConvexPoly(area, hull, 1)
+    return area.astype(bool)
+
+
+def _clear_of(box: Box, core: Box, keep: list[Box], gap: float) -> Box:
+    """Shrink ``box`` (never below ``core``) so that it overlaps none of ``keep``."""
+    u0, v0, u1, v1 = box.u0, box.v0, box.u1, box.v1
+    for k in keep:
+        if not Box(u0, v0, u1, v1).overlaps(k) or k.overlaps(core):
+            continue
+        # move the side that costs least
+        options = []
+        if k.u1 <= core.u0:
+            options.append(("u0", max(u0, k.u1 + gap)))
+        if k.u0 >= core.u1:
+            options.append(("u1", min(u1, k.u0 - gap)))
+        if k.v1 <= core.v0:
+            options.append(("v0", max(v0, k.v1 + gap)))
+        if k.v0 >= core.v1:
+            options.append(("v1", min(v1, k.v0 - gap)))
+        if not options:
+            continue
+        current = {"u0": u0, "v0": v0, "u1": u1, "v1": v1}
+        side, value = min(options, key=lambda o: abs(current[o[0]] - o[1]))
+        if side == "u0":
+            u0 = min(value, core.u0)
+        elif side == "u1":
+            u1 = max(value, core.u1)
+        elif side == "v0":
+            v0 = min(value, core.v0)
+        else:
+            v1 = max(value, core.v1)
+    return Box(u0, v0, u1, v1)
+
+
+def _red(rgb: np.ndarray) -> np.ndarray:
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    return (r > 110) & (r - g > 45) & (r - b > 35)
+
+
+def find_seal(rgb: np.ndarray, frame: CardFrame, region: Box) -> Found | None:
+    """A licence's red seal (the issuing authority) inside ``region``, or ``None``."""
+    import cv2
+
+    grid = _resample(rgb, frame, region)
+    if grid is None:
+        return None
+    red = _red(grid.rgb).astype(np.uint8)
+    closed = cv2.morphologyEx(red, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+    best: tuple[int, int] | None = None
+    for k in range(1, count):
+        x, y, w, h, area = (int(v) for v in stats[k])
+        size = min(w, h) / CELLS_PER_TEXT_HEIGHT
+        if size < MIN_SEAL_SIZE or not (0.6 <= w / h <= 1.6):
+            continue
+        if best is None or area > best[0]:
+            best = (area, k)
+    if best is None:
+        return None
+    x, y, w, h, _ = (int(v) for v in stats[best[1]])
+    blob = grid.cell_box(x, y, x + w, y + h)
+    pad = 0.3 * frame.text_height
+    out = Box(blob.u0 - pad, blob.v0 - pad, blob.u1 + pad, blob.v1 + pad)
+    return Found(out, Polygon.of(frame.to_image(out.corners()).tolist()), 92.0)
+
+
+def frame_from_quads(quads: Sequence[Quad]) -> CardFrame | None:
+    """A reading frame from located text quads (AILicenseRec polygons): the length-weighted
+    mean direction of their long sides, and their typical short side as the text height."""
+    sx = sy = 0.0
+    heights = []
+    for quad in quads:
+        pts = np.asarray(quad, dtype=np.float64).reshape(-1, 2)
+        if len(pts) < 4:
+            continue
+        e0, e1 = pts[1] - pts[0], pts[2] - pts[1]
+        long, short = (e0, e1) if np.linalg.norm(e0) >= np.linalg.norm(e1) else (e1, e0)
+        length = float(np.linalg.norm(long))
+        if length <= 0:
+            continue
+        heights.append(float(np.linalg.norm(short)))
+        angle = 2 * math.atan2(long[1], long[0])
+        sx += length * math.cos(angle)
+        sy += length * math.sin(angle)
+    if not heights:
+        return None
+    angle = math.atan2(sy, sx) / 2
+    axis = np.array([math.cos(angle), math.sin(angle)])
+    # AILicenseRec lists a quad's points in reading order: its first edge runs along the text.
+    along = sum(float((np.asarray(q[1], float) - np.asarray(q[0], float)) @ axis) for q in quads if len(q) >= 4)
+    if along < 0:
+        axis = -axis
+    return CardFrame((0.0, 0.0), (float(axis[0]), float(axis[1])), max(4.0, float(np.median(heights))))
+
+
+#: Where a photo is looked for around the values AILicenseRec located (text heights:
+#: left, top, right, bottom); further to the right, where both cards print it.
+CLOUD_REACH = (4.0, 2.5, 8.0, 2.5)
+
+
+def complete_portraits(detection: Detection, image: Image.Image, kept: frozenset[str] = frozenset()) -> Detection:
+    """The detection with a portrait found from the pixels for every card that needs one
+    and has none (AILicenseRec never returns the photo). Cards where none is found stay
+    without: the plan then quarantines them."""
+    groups: dict[CardType, list[LocatedField]] = {}
+    for f in detection.fields:
+        card_type = f.card_type or detection.card_type
+        if card_type is not None and f.canonical is not None:
+            groups.setdefault(card_type, []).append(f)
+    if detection.card_type is None and len(groups) != 1 and not all(f.card_type for f in detection.fields):
+        return detection
+    added: list[LocatedField] = []
+    rgb: np.ndarray | None = None
+    for card_type, fields in groups.items():
+        if PORTRAIT not in FIELDS_BY_CARD[card_type] or any(f.is_portrait for f in fields):
+            continue
+        if rgb is None:
+            rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+        quads = [f.polygon.points for f in fields]
+        frame = frame_from_quads(quads)
+        if frame is None:
+            continue
+        h = frame.text_height
+        hull = Box.around(frame.to_card(np.vstack([np.asarray(q) for q in quads])))
+        left, top, right, bottom = CLOUD_REACH
+        region = Box(hull.u0 - left * h, hull.v0 - top * h, hull.u1 + max(right * h, 0.5 * hull.width), hull.v1 + bottom * h)
+        avoid = [f.polygon.points for f in fields if f.canonical in kept]
+        found = find_portrait(rgb, frame, region, [f.polygon.points for f in detection.fields], avoid)
+        if found is not None:
+            added.append(LocatedField("portrait (found in the pixels)", found.score, found.polygon, card_type, PORTRAIT))
+    if not added:
+        return detection
+    return replace(detection, fields=(*detection.fields, *added))

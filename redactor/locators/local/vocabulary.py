@@ -1,0 +1,84 @@
+"""What is printed on each card side: its labels (and the field each introduces), its titles.
+
+This is the only card knowledge the local engine has: words, never positions. Where a
+value is printed is read from the card itself (its label, its row, the next label).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from redactor.core.fields import CardType
+
+
+@dataclass(frozen=True)
+class Label:
+    """A printed label: its text, the field whose value follows it, the sides it appears on."""
+
+    text: str
+    field: str
+    card_types: frozenset[CardType]
+    #: The value may wrap onto further lines below the label's row (an address).
+    multiline: bool = False
+
+
+ID = CardType.ID_CARD
+DL = CardType.DRIVER_LICENSE
+BACK = CardType.ID_CARD_BACK
+
+LABELS: tuple[Label, ...] = (
+    Label("公民身份号码", "id_number", frozenset({ID})),
+    Label("初次领证日期", "first_issue_date", frozenset({DL})),
+    Label("出生日期", "birth", frozenset({DL})),
+    Label("准驾车型", "vehicle_class", frozenset({DL})),
+    Label("有效期限", "valid_period", frozenset({DL, BACK})),
+    Label("有效期至", "valid_period", frozenset({DL})),
+    Label("签发机关", "issuing_authority", frozenset({BACK}), multiline=True),
+    Label("发证机关", "issuing_authority", frozenset({DL}), multiline=True),
+    Label("发证单位", "issuing_authority", frozenset({DL}), multiline=True),
+    Label("姓名", "name", frozenset({ID, DL})),
+    Label("性别", "gender", frozenset({ID, DL})),
+    Label("民族", "ethnicity", frozenset({ID})),
+    Label("出生", "birth", frozenset({ID})),
+    Label("住址", "address", frozenset({ID, DL}), multiline=True),
+    Label("证号", "license_number", frozenset({DL})),
+    Label("国籍", "nationality", frozenset({DL})),
+)
+
+#: Titles and other fixed wording: not values, never masked, and they tell the side.
+TITLES: tuple[tuple[str, frozenset[CardType]], ...] = (
+    ("中华人民共和国机动车驾驶证", frozenset({DL})),
+    ("机动车驾驶证", frozenset({DL})),
+    ("居民身份证", frozenset({BACK})),
+    ("中华人民共和国", frozenset({BACK, DL})),
+)
+
+#: English sub-labels printed under the licence's labels (read only when large enough).
+ENGLISH = re.compile(
+    r"^(licen[sc]eno|name|sex|nationality|address|dateofbirth|dateoffirstissue|class|validperiod|validfrom|"
+    r"validfor|issuingauthority|drivinglicen[sc]e.*|.*republicofchina)\.?$",
+    re.IGNORECASE,
+)
+
+#: Characters the recogniser confuses in labels (seen on blurred and photocopied cards).
+CONFUSIONS: dict[str, str] = {"刻": "别", "姐": "姓", "住": "住", "佳": "住", "往": "住", "证": "证", "正": "证"}
+
+#: Values a kept field may show; anything else found in its place is masked as unknown.
+KEPT_VALUE = {
+    "gender": re.compile(r"^[男女]$"),
+    "ethnicity": re.compile(r"^[\u4e00-\u9fff]{1,6}族?$"),
+    "nationality": re.compile(r"^[\u4e00-\u9fffA-Za-z]{1,12}$"),
+    "vehicle_class": re.compile(r"^[A-DFMNP][0-9A-DFMNP]{0,5}$"),
+}
+
+
+def side_votes(labels: list[Label]) -> dict[CardType, float]:
+    """How strongly a set of labels points to each card side: shared labels count a little,
+    labels of one side only count a lot."""
+    votes: dict[CardType, float] = {}
+    for label in labels:
+        weight = 3.0 if len(label.card_types) == 1 else 1.0
+        for card_type in label.card_types:
+            votes[card_type] = votes.get(card_type, 0.0) + weight
+    return votes
