@@ -246,8 +246,14 @@ def place_noncard(rng: random.Random) -> Placement:
     return Placement(degrade(background(size, nprng), nprng), None, 0)
 
 
-def place_scan(card: Image.Image, rng: random.Random) -> Placement:
-    """The flat card on a white scanner bed, a small margin, upright or rotated by up to 2 degrees."""
+def place_scan(card: Image.Image, rng: random.Random, cropped: bool = False) -> Placement:
+    """The flat card on a white scanner bed, a small margin, upright or rotated by up to 2 degrees.
+
+    ``cropped``: what a scanner's crop-to-document mode writes: the image is the upright card
+    itself, 0-1% trimmed per side, with no bed around it (only in the rounded corners).
+    """
+    if cropped:
+        return _place_cropped(card, rng)
     angle = 0.0 if rng.random() < 0.5 else rng.uniform(-2.0, 2.0)
     quad = _rotated_rect(card.width, card.height, angle)
     xs, ys = [p[0] for p in quad], [p[1] for p in quad]
@@ -259,6 +265,87 @@ def place_scan(card: Image.Image, rng: random.Random) -> Placement:
     canvas = Image.new("RGBA", size, (shade, shade, shade, 255))
     canvas.alpha_composite(warp(card, h, size))
     return Placement(canvas.convert("RGB"), h, 0)
+
+
+def _place_cropped(card: Image.Image, rng: random.Random) -> Placement:
+    left, right = rng.randint(0, card.width // 100), rng.randint(0, card.width // 100)
+    top, bottom = rng.randint(0, card.height // 100), rng.randint(0, card.height // 100)
+    size = (card.width - left - right, card.height - top - bottom)
+    h = _card_homography(card, [(-left, -top), (card.width - left, -top), (card.width - left, card.height - top),
+                                (-left, card.height - top)])  # fmt: skip
+    shade = rng.randint(244, 255)
+    canvas = Image.new("RGBA", size, (shade, shade, shade, 255))
+    canvas.alpha_composite(card, (-left, -top))  # whole-pixel shift: the card's pixels unchanged
+    return Placement(canvas.convert("RGB"), h, 0)
+
+
+# ---------------------------------------------------------------- photocopies
+
+#: A4 in millimetres, and the ID card's true size (ISO/IEC 7810 ID-1).
+A4_MM = (210.0, 297.0)
+ID1_MM = (85.6, 54.0)
+MM_PER_INCH = 25.4
+
+
+@dataclass(frozen=True)
+class PagePlacement:
+    """A photocopied page: the greyscale image and one card-to-page homography per card."""
+
+    image: Image.Image
+    homographies: tuple[np.ndarray, ...]
+
+
+def place_photocopy(cards: Sequence[Image.Image], rng: random.Random, dpi: int) -> PagePlacement:
+    """Cards at true size stacked down an A4 page (slightly rotated and offset), then photocopied.
+
+    Each card gets an equal band of the page height; its centre moves by up to 12 mm across
+    and a quarter of the free space in the band down, and it turns by up to 3 degrees.
+    """
+    nprng = np.random.default_rng(rng.randrange(2**32))
+    page = (round(A4_MM[0] / MM_PER_INCH * dpi), round(A4_MM[1] / MM_PER_INCH * dpi))
+    px_per_mm = dpi / MM_PER_INCH
+    canvas = Image.new("RGBA", page, (255, 255, 255, 255))
+    band = page[1] / (len(cards) + 0.6)
+    hs: list[np.ndarray] = []
+    for i, card in enumerate(cards):
+        scale = ID1_MM[0] * px_per_mm / card.width
+        w, ht = card.width * scale, card.height * scale
+        quad = _rotated_rect(w, ht, rng.uniform(-3.0, 3.0))
+        cx = page[0] / 2 + rng.uniform(-12, 12) * px_per_mm
+        cy = band * (i + 0.8) + rng.uniform(-0.25, 0.25) * max(0.0, band - ht)
+        dst = [(x + cx, y + cy) for x, y in quad]
+        h = _card_homography(card, dst)
+        x0, y0 = (math.floor(min(p[k] for p in dst)) - 2 for k in (0, 1))
+        x1, y1 = (math.ceil(max(p[k] for p in dst)) + 2 for k in (0, 1))
+        local = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]]) @ h  # warp only the card's box
+        canvas.alpha_composite(warp(card, local, (x1 - x0, y1 - y0)), (x0, y0))
+        hs.append(h)
+    return PagePlacement(photocopy_look(canvas.convert("L"), nprng), tuple(hs))
+
+
+def photocopy_look(page: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """A photocopier's output: grey paper, harder contrast, toner specks, slight blur, maybe an edge shadow."""
+    arr = np.asarray(page, dtype=np.float32) / 255.0
+    paper, ink = rng.uniform(222, 248), rng.uniform(10, 45)
+    arr = ink + (paper - ink) * np.clip((arr - 0.5) * rng.uniform(1.1, 1.5) + 0.5, 0, 1) ** rng.uniform(0.8, 1.3)
+    h, w = arr.shape
+    if rng.random() < 0.5:  # the lid left open: a dark band fading in from one edge
+        side = int(rng.integers(0, 4))
+        depth = int((w if side < 2 else h) * rng.uniform(0.02, 0.07))
+        ramp = np.linspace(rng.uniform(0.35, 0.7), 1.0, depth, dtype=np.float32)
+        if side == 0:
+            arr[:, :depth] *= ramp[None, :]
+        elif side == 1:
+            arr[:, w - depth :] *= ramp[::-1][None, :]
+        elif side == 2:
+            arr[:depth, :] *= ramp[:, None]
+        else:
+            arr[h - depth :, :] *= ramp[::-1][:, None]
+    arr += rng.normal(0, rng.uniform(2.0, 6.0), size=arr.shape).astype(np.float32)
+    specks = rng.random(arr.shape) < rng.uniform(0.0003, 0.0015)
+    arr[specks] = rng.uniform(20, 90)
+    out = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "L")
+    return out.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.4, 1.0))))
 
 
 def degrade(img: Image.Image, rng: np.random.Generator) -> Image.Image:

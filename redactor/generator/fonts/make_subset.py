@@ -11,7 +11,8 @@ any pool or label, from the repository root::
 Reads ``/usr/share/fonts/opentype/noto/NotoSansCJK-{Regular,Bold}.ttc`` and
 ``NotoSerifCJK-Regular.ttc`` (faces "Noto Sans CJK SC" / "Noto Serif CJK SC", found by family
 name, not by index) and writes ``NotoSansCJKsc-{Regular,Bold}-subset.otf`` and
-``NotoSerifCJKsc-Regular-subset.otf`` next to this file. Hinting and vertical metrics are dropped to keep the files small.
+``NotoSerifCJKsc-Regular-subset.otf`` next to this file. Hinting and vertical metrics are
+dropped to keep the files small.
 """
 
 from __future__ import annotations

@@ -1,0 +1,28 @@
+"""The layout families each card kind is drawn in, and which of them are held out from tuning.
+
+Kept free of drawing code so that :mod:`redactor.evaluation` can mark held-out rows
+without loading fonts.
+"""
+
+from __future__ import annotations
+
+#: Card kind -> its layout families. ``*-a`` is the layout the generator drew before families
+#: existed; ``*-h`` families are held out (see :mod:`redactor.generator.heldout`).
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "id_front": ("idf-a", "idf-b", "idf-h"),
+    "id_back": ("idb-a", "idb-h"),
+    "dl_main": ("dl-a", "dl-b", "dl-h"),
+}
+#: Families no locator may be tuned on: their figures measure generalisation.
+HELD_OUT_FAMILIES: frozenset[str] = frozenset({"idf-h", "idb-h", "dl-h"})
+#: The family of a card in truth written before families existed (it was always the base layout).
+LEGACY_FAMILIES: dict[str, str] = {"id_front": "idf-a", "id_back": "idb-a", "dl_main": "dl-a"}
+
+
+def family_kind(family: str) -> str:
+    """The card kind a family belongs to (``ValueError`` for an unknown family)."""
+    for kind, names in FAMILIES.items():
+        if family in names:
+            return kind
+    known = ", ".join(f for names in FAMILIES.values() for f in names)
+    raise ValueError(f"unknown family {family!r}; expected one of: {known}")
