@@ -17,7 +17,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from redactor.core.plan import Plan, plan_redaction
 from redactor.core.policy import Action, Policy
 from redactor.core.results import Decision, Detection, LocatedField, Point
 from redactor.errors import RedactorError
+from redactor.generator.families import FAMILIES, HELD_OUT_FAMILIES, LEGACY_FAMILIES
 from redactor.locators.base import LocateRequest, Locator
 from redactor.pipeline import COMPANION_SUFFIXES, locate_fields
 
@@ -38,11 +39,28 @@ TRUTH_SUFFIX = ".truth.json"
 COVERED_FRACTION = 0.99
 #: A kept field counts as intact when less than this fraction of its pixels is masked.
 KEPT_MASKED_LIMIT = 0.05
-#: Kinds that are never meant to be redacted, only quarantined (or boxed whole).
-NOT_REDACTABLE = frozenset({"id_back", "none"})
-#: Group order in tables; other groups (``multi``...) follow in name order.
-GROUP_ORDER = ("IDCard/scan", "IDCard/photo", "DriverLicense/scan", "DriverLicense/photo", "id_back", "none", "multi")
+#: The portrait counts as covered when at least this fraction of its photo tile is masked.
+PORTRAIT_COVERED_FRACTION = 0.95
+#: Kinds that are never meant to be redacted, only quarantined (or boxed whole): no card at all.
+NOT_REDACTABLE = frozenset({"none"})
+#: Group order in tables; other groups follow in name order.
+GROUP_ORDER = (
+    "IDCard/scan",
+    "IDCard/photo",
+    "IDCardBack/scan",
+    "IDCardBack/photo",
+    "DriverLicense/scan",
+    "DriverLicense/photo",
+    "photocopy",
+    "none",
+    "multi",
+)
 ALL = "all"
+#: Rows of the family table that pool every card of a held-out family, and every other card.
+ALL_HELD_OUT = "all held-out"
+ALL_TUNED = "all tuned"
+#: Card type of each card kind (truth written before ``IDCardBack`` existed says ``IDCard`` for backs).
+KIND_CARD_TYPES = {"id_front": CardType.ID_CARD, "id_back": CardType.ID_CARD_BACK, "dl_main": CardType.DRIVER_LICENSE}
 
 # --------------------------------------------------------------------------- truth
 
@@ -61,6 +79,7 @@ class TruthCard:
     kind: str
     card_type: CardType | None
     fields: tuple[TruthField, ...]  # the portrait, when the card has one, is the field ``portrait``
+    family: str | None = None  #: layout family (``idf-a``...); ``None`` for no card
 
     @property
     def redactable(self) -> bool:
@@ -77,7 +96,9 @@ class Truth:
 
     @property
     def group(self) -> str:
-        """Card type x variant for single cards; ``id_back``, ``none`` and ``multi`` on their own."""
+        """Card type x variant for single cards; ``photocopy``, ``none`` and ``multi`` on their own."""
+        if self.kind == "photocopy":
+            return "photocopy"
         if len(self.cards) > 1 or self.kind == "multi":
             return "multi"
         if self.kind in NOT_REDACTABLE or not self.cards or self.cards[0].card_type is None:
@@ -94,11 +115,13 @@ def _points(raw: Any) -> tuple[Point, ...]:
 
 
 def _card(index: int, raw: dict[str, Any], default_kind: str) -> TruthCard:
-    card_type = CardType(raw["card_type"]) if raw.get("card_type") else None
+    kind = str(raw.get("kind") or default_kind)
+    card_type = KIND_CARD_TYPES.get(kind) or (CardType(raw["card_type"]) if raw.get("card_type") else None)
     fields = [TruthField(index, str(f["field"]), _points(f["polygon"])) for f in raw.get("fields") or ()]
     if raw.get("portrait"):
         fields.append(TruthField(index, PORTRAIT, _points(raw["portrait"])))
-    return TruthCard(str(raw.get("kind") or default_kind), card_type, tuple(fields))
+    family = raw.get("family") or LEGACY_FAMILIES.get(kind)  # truth from before families: the base layout
+    return TruthCard(kind, card_type, tuple(fields), None if family is None else str(family))
 
 
 def load_truth(data: dict[str, Any]) -> Truth:
@@ -206,7 +229,7 @@ class FieldResult:
     card: int
     field: str
     sensitive: bool
-    redactable: bool  # on a card meant to be redacted (not an ID back)
+    redactable: bool  # on a card meant to be redacted (there is a card)
     located: bool
     estimated: bool  # only found as the plan's layout estimate (the portrait)
     iou: float | None
@@ -267,6 +290,28 @@ class ImageResult:
     latency_ms: float | None
     whole_image_masked: bool
     error: str | None = None
+    variant: str = ""
+    families: tuple[str | None, ...] = ()  #: layout family of each truth card, by card index
+
+    @property
+    def portrait_covered(self) -> bool | None:
+        """Every portrait at least 95% masked; ``None`` when the image shows no portrait."""
+        portraits = [f for f in self.fields if f.field == PORTRAIT]
+        if not portraits:
+            return None
+        return all(f.masked_fraction >= PORTRAIT_COVERED_FRACTION for f in portraits)
+
+    def card_results(self) -> list[tuple[str, ImageResult]]:
+        """(family, this image seen as that one card) for each card with a family: one per family row.
+
+        The decision, latency and whole-image mask stay the image's; fields are the card's.
+        """
+        out = []
+        for index, family in enumerate(self.families):
+            if family is not None:
+                fields = tuple(f for f in self.fields if f.card == index)
+                out.append((family, replace(self, group=f"{family}/{self.variant}", fields=fields)))
+        return out
 
     @property
     def sensitive(self) -> tuple[FieldResult, ...]:
@@ -290,8 +335,8 @@ class ImageResult:
     def silent_leak(self) -> bool:
         """Written as redacted while something sensitive shows.
 
-        For an ID back or a photo with no card, anything but a whole-image box counts: such
-        an image must never pass as a redacted card.
+        For a photo with no card, anything but a whole-image box counts: such an image must
+        never pass as a redacted card.
         """
         if self.decision is not Decision.REDACTED:
             return False
@@ -331,6 +376,8 @@ class ImageResult:
             "kept_intact": self.kept_intact,
             "quarantined_but_fine": self.quarantined_but_fine,
             "whole_image_masked": self.whole_image_masked,
+            "portrait_covered": self.portrait_covered,
+            "families": list(self.families),
             "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 2),
             "fields": [f.to_record() for f in self.fields],
         }
@@ -400,6 +447,8 @@ def evaluate_detection(
         fields=fields,
         latency_ms=latency_ms,
         whole_image_masked=bool(union.all()),
+        variant=truth.variant,
+        families=tuple(c.family for c in truth.cards),
     )
 
 
@@ -419,6 +468,8 @@ def _unmeasured(name: str, truth: Truth, policy: Policy, reason: str, latency_ms
         latency_ms=latency_ms,
         whole_image_masked=False,
         error=reason,
+        variant=truth.variant,
+        families=tuple(c.family for c in truth.cards),
     )
 
 
@@ -525,6 +576,8 @@ class GroupSummary:
     quarantined_but_fine: int = 0
     kept_images: int = 0
     kept_intact_images: int = 0
+    portrait_images: int = 0  #: written as redacted and showing a portrait
+    portrait_covered_images: int = 0
     latencies: list[float] = field(default_factory=list)
     per_field: dict[str, FieldStats] = field(default_factory=dict)
 
@@ -542,6 +595,9 @@ class GroupSummary:
         if r.kept_intact is not None:
             self.kept_images += 1
             self.kept_intact_images += r.kept_intact
+        if r.decision is Decision.REDACTED and r.portrait_covered is not None:
+            self.portrait_images += 1
+            self.portrait_covered_images += r.portrait_covered
         if r.latency_ms is not None:
             self.latencies.append(r.latency_ms)
         for f in r.fields:
@@ -560,6 +616,11 @@ class GroupSummary:
     def kept_intact_pct(self) -> float | None:
         return _pct(self.kept_intact_images, self.kept_images)
 
+    @property
+    def portrait_covered_pct(self) -> float | None:
+        """Share of written (redacted) images whose portrait is at least 95% masked."""
+        return _pct(self.portrait_covered_images, self.portrait_images)
+
     def to_record(self) -> dict[str, Any]:
         return {
             "images": self.images,
@@ -570,6 +631,7 @@ class GroupSummary:
             "silent_leaks": self.silent_leaks,
             "quarantined_but_fine": self.quarantined_but_fine,
             "kept_intact_pct": self.kept_intact_pct,
+            "portrait_covered_pct": self.portrait_covered_pct,
             "latency_ms": {
                 "median": None if not self.latencies else round(statistics.median(self.latencies), 2),
                 "p90": None if not self.latencies else round(_quantile(self.latencies, 0.9) or 0.0, 2),
@@ -594,6 +656,39 @@ def summarise(results: Iterable[ImageResult]) -> dict[str, GroupSummary]:
     return ordered
 
 
+def _family_key(name: str) -> tuple[bool, int, str, int, str]:
+    """Family rows in :data:`FAMILIES` order, each family's variants scan, photo, photocopy; pooled rows last."""
+    family, _, variant = name.partition("/")
+    known = [f for names in FAMILIES.values() for f in names]
+    variants = ("scan", "photo", "photocopy")
+    return (
+        name in (ALL_TUNED, ALL_HELD_OUT),
+        known.index(family) if family in known else len(known),
+        family,
+        variants.index(variant) if variant in variants else len(variants),
+        variant,
+    )
+
+
+def summarise_families(results: Iterable[ImageResult]) -> dict[str, GroupSummary]:
+    """Per layout family x variant (a card of a multi-card image counts in its family's row),
+    then ``all tuned`` and ``all held-out`` over the cards of each side."""
+    rows: dict[str, GroupSummary] = {}
+    pooled = {ALL_TUNED: GroupSummary(), ALL_HELD_OUT: GroupSummary()}
+    for r in results:
+        for family, card in r.card_results():
+            rows.setdefault(card.group, GroupSummary()).add(card)
+            pooled[ALL_HELD_OUT if family in HELD_OUT_FAMILIES else ALL_TUNED].add(card)
+    ordered = {k: rows[k] for k in sorted(rows, key=_family_key)}
+    ordered.update((k, g) for k, g in pooled.items() if g.images)
+    return ordered
+
+
+def is_held_out(row: str) -> bool:
+    """Whether a family-table row is about held-out layouts."""
+    return row == ALL_HELD_OUT or row.partition("/")[0] in HELD_OUT_FAMILIES
+
+
 def peak_rss_mb() -> float | None:
     """Peak resident memory of this whole process (not just the locator), in MB."""
     try:
@@ -615,6 +710,7 @@ class Evaluation:
     summary: dict[str, GroupSummary]
     peak_rss_mb: float | None
     seconds: float
+    families: dict[str, GroupSummary] = field(default_factory=dict)  #: see :func:`summarise_families`
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -624,6 +720,7 @@ class Evaluation:
             "peak_rss_mb": None if self.peak_rss_mb is None else round(self.peak_rss_mb, 1),
             "seconds": round(self.seconds, 3),
             "summary": {name: g.to_record() for name, g in self.summary.items()},
+            "families": {name: {**g.to_record(), "held_out": is_held_out(name)} for name, g in self.families.items()},
             "images": [r.to_record() for r in self.results],
         }
 
@@ -652,6 +749,7 @@ def run_evaluation(
         summary=summarise(results),
         peak_rss_mb=peak_rss_mb(),
         seconds=time.perf_counter() - start,
+        families=summarise_families(results),
     )
 
 
@@ -674,42 +772,55 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return [line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
 
 
-def format_report(evaluation: Evaluation, *, show_failures: bool = False) -> str:
-    """Plain-text tables: groups, then fields (overall); field ids only, never text."""
-    rows = []
-    for name, g in evaluation.summary.items():
-        lat = g.to_record()["latency_ms"]
-        rows.append(
-            [
-                name,
-                str(g.images),
-                _fmt(g.coverage_pct, "%"),
-                _fmt(g.all_covered_pct, "%"),
-                f"{g.decisions.get('redacted', 0)}/{g.decisions.get('quarantined', 0)}/{g.decisions.get('failed', 0)}",
-                str(g.silent_leaks),
-                str(g.quarantined_but_fine),
-                _fmt(g.kept_intact_pct, "%"),
-                f"{_fmt(lat['median'])}/{_fmt(lat['p90'])}",
-            ]
-        )
-    header = [
-        "group",
-        "images",
-        "coverage",
-        "all covered",
-        "red/quar/fail",
-        "silent leaks",
-        "quar. but fine",
-        "kept intact",
-        "locate ms p50/p90",
+#: Columns of the group and family tables.
+TABLE_COLUMNS = (
+    "images",
+    "coverage",
+    "all covered",
+    "red/quar/fail",
+    "silent leaks",
+    "quar. but fine",
+    "kept intact",
+    "portrait covered",
+    "locate ms p50/p90",
+)
+
+
+def _summary_row(name: str, g: GroupSummary) -> list[str]:
+    lat = g.to_record()["latency_ms"]
+    return [
+        name,
+        str(g.images),
+        _fmt(g.coverage_pct, "%"),
+        _fmt(g.all_covered_pct, "%"),
+        f"{g.decisions.get('redacted', 0)}/{g.decisions.get('quarantined', 0)}/{g.decisions.get('failed', 0)}",
+        str(g.silent_leaks),
+        str(g.quarantined_but_fine),
+        _fmt(g.kept_intact_pct, "%"),
+        _fmt(g.portrait_covered_pct, "%"),
+        f"{_fmt(lat['median'])}/{_fmt(lat['p90'])}",
     ]
+
+
+def format_report(evaluation: Evaluation, *, show_failures: bool = False) -> str:
+    """Plain-text tables: groups, layout families (held-out ones marked), then fields; field ids only, never text."""
+    rows = [_summary_row(name, g) for name, g in evaluation.summary.items()]
     lines = [
         f"engine {evaluation.engine}, policy {evaluation.policy_source} "
         f"({evaluation.policy_sha256[:12]}), {len(evaluation.results)} images in {evaluation.seconds:.1f} s",
         "",
-        *_table(header, rows),
+        *_table(["group", *TABLE_COLUMNS], rows),
         "",
     ]
+    if evaluation.families:
+        family_rows = [
+            _summary_row(f"{name}{' *' if is_held_out(name) else ''}", g) for name, g in evaluation.families.items()
+        ]
+        lines += _table(["family/variant", *TABLE_COLUMNS], family_rows)
+        lines += [
+            "* held out: layouts no locator is tuned on (redactor.generator.heldout). A card counts in its family row.",
+            "",
+        ]
     overall = evaluation.summary[ALL]
     field_rows = []
     for name, stats in overall.per_field.items():
@@ -721,7 +832,8 @@ def format_report(evaluation: Evaluation, *, show_failures: bool = False) -> str
     lines += _table(["field", "n", "located", "estimated", "covered", "mean IoU", "kept"], field_rows)
     lines += ["", f"peak RSS (whole process): {_fmt(evaluation.peak_rss_mb, ' MB')}"]
     lines.append(
-        "coverage: >= 99% of a sensitive value's pixels masked (after padding); ID backs and non-cards excluded. "
+        "coverage: >= 99% of a sensitive value's pixels masked (after padding); non-cards excluded. "
+        "portrait covered: redacted images whose photo is >= 95% masked. "
         "estimated: not located, placed by the plan from the card layout (the portrait)."
     )
     if show_failures:

@@ -318,7 +318,9 @@ def place_photocopy(cards: Sequence[Image.Image], rng: random.Random, dpi: int) 
         x0, y0 = (math.floor(min(p[k] for p in dst)) - 2 for k in (0, 1))
         x1, y1 = (math.ceil(max(p[k] for p in dst)) + 2 for k in (0, 1))
         local = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]]) @ h  # warp only the card's box
-        canvas.alpha_composite(warp(card, local, (x1 - x0, y1 - y0)), (x0, y0))
+        layer = np.asarray(warp(card, local, (x1 - x0, y1 - y0)), dtype=np.float32)
+        layer[..., :3] *= rng.uniform(0.8, 0.9)  # a card copies darker than paper: its outline shows
+        canvas.alpha_composite(Image.fromarray(layer.astype(np.uint8), "RGBA"), (x0, y0))
         hs.append(h)
     return PagePlacement(photocopy_look(canvas.convert("L"), nprng), tuple(hs))
 
