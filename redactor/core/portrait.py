@@ -33,11 +33,16 @@ CELLS_PER_TEXT_HEIGHT = 5.0
 MIN_PORTRAIT_HEIGHT = 3.5
 MAX_PORTRAIT_HEIGHT = 22.0
 #: ... and this wide for its height.
-MIN_ASPECT, MAX_ASPECT = 0.45, 1.6
+MIN_ASPECT, MAX_ASPECT = 0.35, 1.6
+#: Width for height of a card photo (ID card 26 x 32 mm, licence 22 x 32 mm).
+PHOTO_ASPECT = 0.75
 #: Share of its bounding box a portrait blob fills, at least.
-MIN_FILL = 0.35
+MIN_FILL = 0.3
 #: Lowest colour distance (Lab units) from the background that counts as "not card".
 MIN_CONTRAST = 12.0
+#: ... and the highest it is ever raised to on a noisy or blurred capture (a pale photo
+#: backdrop is about this far from a pale card).
+MAX_CONTRAST = 24.0
 #: Seal: red ink (RGB: R high, G and B well below it), at least this many text heights across.
 MIN_SEAL_SIZE = 3.0
 
@@ -178,16 +183,18 @@ def _background(lab: np.ndarray, usable: np.ndarray, seed: np.ndarray) -> tuple[
 
 
 def _blocked(grid: _Grid, frame: CardFrame, quads: Sequence[Quad], grow: float) -> np.ndarray:
+    """Cells under the given quads (image pixels), grown by ``grow`` card units."""
     import cv2
 
     mask = np.zeros(grid.lab.shape[:2], dtype=np.uint8)
+    r, c = grid.region, grid.cell
     for quad in quads:
         card = frame.to_card(quad)
-        box = Box.around(card)
-        box = Box(box.u0 - grow, box.v0 - grow, box.u1 + grow, box.v1 + grow)
-        x0, y0, x1, y1 = grid.cells_of(box)
-        if x1 > x0 and y1 > y0:
-            cv2.rectangle(mask, (x0, y0), (x1 - 1, y1 - 1), 1, thickness=-1)
+        cells = np.round((card - [r.u0, r.v0]) / c).astype(np.int32)
+        cv2.fillPoly(mask, [cells.reshape(-1, 1, 2)], 1)
+    k = max(1, int(round(2 * grow / c)) + 1)
+    if k > 1:
+        mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     return mask.astype(bool)
 
 
@@ -211,22 +218,22 @@ def find_portrait(
     h_cells = CELLS_PER_TEXT_HEIGHT
     text_mask = _blocked(grid, frame, text, 0.25 * frame.text_height)
     near = cv2.dilate(text_mask.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    near &= ~cv2.dilate(text_mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     fitted = _background(grid.lab, ~text_mask, near)
     if fitted is None:
         return None
     background, spread = fitted
     distance = np.sqrt(((grid.lab - background) ** 2).sum(axis=2))
-    ink = (distance > max(MIN_CONTRAST, 4.0 * spread)) & ~text_mask
+    ink = (distance > min(MAX_CONTRAST, max(MIN_CONTRAST, 3.0 * spread))) & ~text_mask
     # Red seal ink is not a photo, and nothing off the card is.
     ink &= ~_red(grid.rgb)
     ink &= _card_area(~ink & ~text_mask, text_mask)
     closed = cv2.morphologyEx(
         ink.astype(np.uint8), cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     )
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
-    best: tuple[float, int] | None = None
-    for k in range(1, count):
-        x, y, w, h, area = (int(v) for v in stats[k])
+    count, _, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+    best: tuple[float, tuple[int, int, int, int, int]] | None = None
+    for x, y, w, h, area in _figures(stats[1:count], h_cells):
         tall = h / h_cells
         if not (MIN_PORTRAIT_HEIGHT <= tall <= MAX_PORTRAIT_HEIGHT):
             continue
@@ -241,19 +248,51 @@ def find_portrait(
             continue
         score = area * fill * (1.0 - text_share)
         if best is None or score > best[0]:
-            best = (score, k)
+            best = (score, (x, y, w, h, area))
     if best is None:
         return None
-    x, y, w, h, area = (int(v) for v in stats[best[1]])
+    x, y, w, h, area = best[1]
     blob = grid.cell_box(x, y, x + w, y + h)
     fill = area / float(w * h)
     # A figure on a backdrop like the card's: the photo reaches further than the figure,
     # mostly above the head; take the whole tile a photo of that size occupies.
     side = 0.08 * blob.width + 0.35 * frame.text_height
     out = Box(blob.u0 - side, blob.v0 - 0.14 * blob.height - 0.2 * frame.text_height, blob.u1 + side, blob.v1 + 0.08 * blob.height)
+    # a photo is about 4:5 (a figure alone may be narrower: its backdrop is like the card)
+    if out.width < PHOTO_ASPECT * out.height:
+        grow = (PHOTO_ASPECT * out.height - out.width) / 2
+        out = Box(out.u0 - grow, out.v0, out.u1 + grow, out.v1)
     out = _clear_of(out, blob, [Box.around(frame.to_card(q)) for q in avoid], 0.3 * frame.text_height)
     score = float(min(95.0, 70.0 + 30.0 * fill))
     return Found(out, Polygon.of(frame.to_image(out.corners()).tolist()), score)
+
+
+def _figures(stats: np.ndarray, h_cells: float) -> list[tuple[int, int, int, int, int]]:
+    """Blobs joined when they nearly touch (a head, a neck and shoulders of other colours are
+    one figure): boxes (x, y, w, h) with their summed area, in cells."""
+    items = [
+        [int(v) for v in row]
+        for row in stats
+        if int(row[4]) >= 0.5 * h_cells * h_cells and max(row[2], row[3]) <= 6 * min(row[2], row[3])
+    ]  # thin strips (a card's shaded edge, a table's border) are no part of a figure
+    boxes = [[x, y, x + w, y + h, a] for x, y, w, h, a in items]
+    gap = h_cells
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                a, b = boxes[i], boxes[j]
+                # stacked (hair, face, neck, shoulders): overlapping across, close along
+                across = min(a[2], b[2]) - max(a[0], b[0])
+                if across >= 0.3 * min(a[2] - a[0], b[2] - b[0]) and a[1] - gap <= b[3] and b[1] - gap <= a[3]:
+                    boxes[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]), a[4] + b[4]]
+                    del boxes[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return [(x0, y0, x1 - x0, y1 - y0, area) for x0, y0, x1, y1, area in boxes]
 
 
 def _card_area(background: np.ndarray, text: np.ndarray) -> np.ndarray:
@@ -274,6 +313,8 @@ def _card_area(background: np.ndarray, text: np.ndarray) -> np.ndarray:
     hull = cv2.convexHull(np.stack([xs, ys], axis=1).astype(np.int32))
     area = np.zeros(background.shape, dtype=np.uint8)
     cv2.fillConvexPoly(area, hull, 1)
+    # the card's own rim (shading, a dark border) is not a photo
+    area = cv2.erode(area, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
     return area.astype(bool)
 
 

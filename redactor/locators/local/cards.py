@@ -320,19 +320,27 @@ def assemble(lines: list[Line], frame: CardFrame, allowed: set[CardType]) -> lis
 # --------------------------------------------------------------------------- bands
 
 
-def row_axis(hit: LabelHit, lines: list[Line], card_axis: np.ndarray) -> np.ndarray:
-    """The direction of the label's row: the length-weighted mean axis of the longer lines
-    on it (a label's own short box says little about its direction), else the card's."""
+def row_axis(hit: LabelHit, lines: list[Line], hits: list[LabelHit], card_axis: np.ndarray) -> np.ndarray:
+    """The direction of the label's row: the length-weighted mean axis of the lines on it and
+    the direction to the next labels on it (a label's own short box says little about its
+    direction; under perspective the card's mean direction is off at its far side)."""
     axis = card_axis
     normal = np.array([-axis[1], axis[0]])
     mid = hit.quad.mean(axis=0)
     total = np.zeros(2)
     for ln in lines:
-        if ln.length < 2.5 * ln.height:
+        if ln.length < 1.5 * ln.height:
             continue
         if abs(float((ln.centre - mid) @ normal)) < ROW_TOLERANCE * hit.height:
             la = ln.axis
             total += la * ln.length * (1.0 if la @ axis >= 0 else -1.0)
+    for other in hits:
+        d = other.quad.mean(axis=0) - mid
+        ahead = float(d @ axis)
+        if other is hit or ahead < 2.0 * hit.height:
+            continue
+        if abs(float(d @ normal)) < min(ROW_TOLERANCE * hit.height, 0.12 * ahead):
+            total += 2.0 * d  # labels on one row are printed on one baseline
     if np.linalg.norm(total) < 1e-6:
         return axis
     return np.asarray(total / np.linalg.norm(total))
@@ -405,7 +413,7 @@ def build_cells(card: CardReading, image_box: Box, image_frame: CardFrame) -> No
     claimed: set[int] = set()
     cells: list[Cell] = []
     for hit in card.hits:
-        axis = row_axis(hit, card.lines, np.asarray(card.frame.axis))
+        axis = row_axis(hit, card.lines, card.hits, np.asarray(card.frame.axis))
         start = (hit.quad[1] + hit.quad[2]) / 2
         frame = RowFrame(start, axis)
         h = max(hit.height, 0.6 * h_card)

@@ -151,7 +151,8 @@ class LocalLocator(BaseLocator):
             ext = card.extent(0.0)
             left, top, right, bottom = PORTRAIT_REACH
             region = Box(ext.u0 - left * h, ext.v0 - top * h, ext.u1 + right * h, ext.v1 + bottom * h)
-            text = [ln.frame for ln in card.lines]
+            # a "line" far taller than the text (the seal's ring of characters) hides no photo
+            text = [ln.frame for ln in card.lines if ln.height <= 1.8 * h]
             card.portrait = find_portrait(rgb, card.frame, region, text, keep)
             if card.card_type is CardType.DRIVER_LICENSE and not any(
                 hit.label.field == "issuing_authority" for hit in card.hits

@@ -36,6 +36,8 @@ class Line:
     centres: tuple[float, ...] = ()
     confidences: tuple[float, ...] = ()
     confidence: float = 0.0
+    #: how much of the line (from its start) was read
+    covered: float = 1.0
     read: bool = False
     readable: bool = True
     height: float = field(init=False, default=0.0)
@@ -68,8 +70,9 @@ class Line:
         if n == 0:
             return 0.0, 1.0
         step = self._pitch()
-        t0 = centres[first] - step / 2 if first > 0 else max(0.0, centres[0] - step / 2)
-        t1 = centres[last] + step / 2 if last < n - 1 else min(1.0, centres[-1] + step / 2)
+        # CTC emits a character near its start: a span that reaches the line's end takes all of it.
+        t0 = centres[first] - step / 2 if first > 0 else 0.0
+        t1 = centres[last] + step / 2 if last < n - 1 or self.covered < 1.0 else 1.0
         if first > 0:
             t0 = max(t0, (centres[first - 1] + centres[first]) / 2)
         if last < n - 1:
@@ -144,6 +147,7 @@ class LineReader:
             ln.centres = tuple(centres)
             ln.confidences = tuple(confs)
             ln.confidence = reading.confidence
+            ln.covered = covered
             ln.read = True
 
 

@@ -69,7 +69,7 @@ KEPT_VALUE = {
     "gender": re.compile(r"^[男女]$"),
     "ethnicity": re.compile(r"^[\u4e00-\u9fff]{1,6}族?$"),
     "nationality": re.compile(r"^[\u4e00-\u9fffA-Za-z]{1,12}$"),
-    "vehicle_class": re.compile(r"^[A-DFMNP][0-9A-DFMNP]{0,5}$"),
+    "vehicle_class": re.compile(r"^[A-EFMNP][0-9A-EFMNP]{0,5}$"),
 }
 
 
