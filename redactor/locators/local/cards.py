@@ -461,11 +461,16 @@ def build_cells(card: CardReading, image_box: Box, image_frame: CardFrame) -> No
             for found in (card.portrait, card.seal):
                 if found is not None:
                     stop = _before(frame, found, v0, v1, stop)
-        for span in mine:
-            uv = frame.uv(span.quad)
-            v0 = min(v0, float(uv[:, 1].min()))
-            v1 = max(v1, float(uv[:, 1].max()))
-            stop = max(stop, float(uv[:, 0].max()))
+        if mine:
+            # the band is as tall as the value's text (a label box may have merged with the
+            # sub-label under it), and never thinner than most of a line
+            spans_v = np.vstack([frame.uv(span.quad) for span in mine])
+            v0 = min(float(spans_v[:, 1].min()), -0.4 * h_card)
+            v1 = max(float(spans_v[:, 1].max()), 0.4 * h_card) if not hit.label.multiline else max(v1, float(spans_v[:, 1].max()))
+            stop = max(stop, float(spans_v[:, 0].max()))
+        else:
+            half = min(hit.height, 1.2 * h_card) / 2
+            v0, v1 = -half, max(half, v1 if hit.label.multiline else half)
         pad = 0.12 * h
         if stop <= 0.3 * h:
             stop = 0.3 * h

@@ -236,6 +236,26 @@ def _score(cell: Cell) -> float:
     return score
 
 
+def _strips(quad: np.ndarray, text_height: float) -> list[np.ndarray]:
+    """A band (start-top, end-top, end-bottom, start-bottom) cut into strips about a line high."""
+    tall = float(np.linalg.norm(quad[3] - quad[0]))
+    count = max(1, int(np.ceil(tall / (1.6 * text_height))))
+    out = []
+    for k in range(count):
+        a, b = k / count, (k + 1) / count
+        out.append(
+            np.array(
+                [
+                    quad[0] + (quad[3] - quad[0]) * a,
+                    quad[1] + (quad[2] - quad[1]) * a,
+                    quad[1] + (quad[2] - quad[1]) * b,
+                    quad[0] + (quad[3] - quad[0]) * b,
+                ]
+            )
+        )
+    return out
+
+
 def _fields(card: CardReading) -> list[LocatedField]:
     import cv2
 
@@ -249,9 +269,16 @@ def _fields(card: CardReading) -> list[LocatedField]:
             bad = [s for s in spans if not s.line.read or not kept_value_ok(field_id, s.text)]
             unknown.extend(bad)
             spans = [s for s in spans if all(s is not b for b in bad)]
+        score = _score(cell)
+        if cell.hit.label.multiline:
+            # one polygon per line of the band, so the policy's padding (a share of the
+            # polygon's height) stays a share of a line, not of the whole address
+            for part in [*_strips(cell.quad, card.frame.text_height), *[s.quad for s in spans]]:
+                out.append(LocatedField(cell.hit.label.text, score, Polygon.of(part.tolist()), card_type, field_id))
+            continue
         points = np.vstack([cell.quad, *[s.quad for s in spans]]).astype(np.float32)
         hull = cv2.convexHull(points).reshape(-1, 2)
-        out.append(LocatedField(cell.hit.label.text, _score(cell), Polygon.of(hull.tolist()), card_type, field_id))
+        out.append(LocatedField(cell.hit.label.text, score, Polygon.of(hull.tolist()), card_type, field_id))
     if card.portrait is not None:
         out.append(LocatedField("portrait", round(card.portrait.score),  card.portrait.polygon, card_type, PORTRAIT))
     if card.seal is not None:
