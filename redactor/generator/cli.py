@@ -12,7 +12,9 @@ from typing import Annotated
 
 import typer
 
-from redactor.generator import ALL_KINDS, KINDS, generate_samples, generate_set
+from redactor.generator import ALL_KINDS, FAMILIES, HELD_OUT_FAMILIES, KINDS, generate_samples, generate_set
+
+ALL_FAMILIES = [f for names in FAMILIES.values() for f in names]
 
 
 def generate_command(
@@ -23,19 +25,36 @@ def generate_command(
         str,
         typer.Option(
             "--kinds",
-            help="Comma-separated kinds to draw from: id_front, id_back, dl_main, none (a background with no card), "
-            "multi (two cards in one photo; only when listed).",
+            help="Comma-separated kinds to draw from: id_front, id_back, dl_main, photocopy (an A4 greyscale page "
+            "with an ID front above its back), none (a background with no card), multi (two cards in one photo; "
+            "only when listed).",
         ),
     ] = ",".join(KINDS),
+    families: Annotated[
+        str,
+        typer.Option(
+            "--families",
+            help=f"Comma-separated layout families cards are drawn in: {', '.join(ALL_FAMILIES)} "
+            f"(held out from tuning: {', '.join(sorted(HELD_OUT_FAMILIES))}). Kinds with no chosen family are "
+            "left out. Default: all.",
+        ),
+    ] = ",".join(ALL_FAMILIES),
     photos: Annotated[
         float,
-        typer.Option("--photos", min=0.0, max=1.0, help="Fraction of card images made as phone photos (rest: scans)."),
+        typer.Option(
+            "--photos",
+            min=0.0,
+            max=1.0,
+            help="Fraction of single-card images made as phone photos (rest: scans, 30% of them cropped at the card "
+            "edge).",
+        ),
     ] = 0.5,
     sample_set: Annotated[
         bool,
         typer.Option(
             "--sample-set",
-            help="Write the fixed 12-image set committed in samples/ instead (ignores --count, --kinds, --photos).",
+            help="Write the fixed 12-image set committed in samples/ instead (base layouts; ignores --count, "
+            "--kinds, --families, --photos).",
         ),
     ] = False,
 ) -> None:
@@ -44,11 +63,20 @@ def generate_command(
     unknown = [k for k in chosen if k not in ALL_KINDS]
     if unknown or not chosen:
         raise typer.BadParameter(f"unknown kind(s) {', '.join(unknown) or '(none given)'}; use: {', '.join(ALL_KINDS)}")
+    picked = tuple(f.strip() for f in families.split(",") if f.strip())
+    bad = [f for f in picked if f not in ALL_FAMILIES]
+    if bad or not picked:
+        raise typer.BadParameter(
+            f"unknown family(s) {', '.join(bad) or '(none given)'}; use: {', '.join(ALL_FAMILIES)}"
+        )
     started = time.monotonic()
     if sample_set:
         paths = generate_samples(out, seed=seed)
     else:
-        paths = generate_set(out, count=count, seed=seed, kinds=chosen, photo_fraction=photos)
+        try:
+            paths = generate_set(out, count=count, seed=seed, kinds=chosen, photo_fraction=photos, families=picked)
+        except ValueError as exc:  # e.g. --kinds dl_main --families idf-a: nothing to draw
+            raise typer.BadParameter(str(exc)) from None
     typer.echo(f"wrote {len(paths)} images to {out} in {time.monotonic() - started:.1f} s")
 
 
