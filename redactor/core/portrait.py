@@ -256,8 +256,9 @@ def find_portrait(
     fill = area / float(w * h)
     # A figure on a backdrop like the card's: the photo reaches further than the figure,
     # mostly above the head; take the whole tile a photo of that size occupies.
-    side = 0.08 * blob.width + 0.35 * frame.text_height
-    out = Box(blob.u0 - side, blob.v0 - 0.14 * blob.height - 0.2 * frame.text_height, blob.u1 + side, blob.v1 + 0.08 * blob.height)
+    h = frame.text_height
+    side = 0.1 * blob.width + 0.5 * h
+    out = Box(blob.u0 - side, blob.v0 - 0.18 * blob.height - 0.4 * h, blob.u1 + side, blob.v1 + 0.1 * blob.height + 0.3 * h)
     # a photo is about 4:5 (a figure alone may be narrower: its backdrop is like the card)
     if out.width < PHOTO_ASPECT * out.height:
         grow = (PHOTO_ASPECT * out.height - out.width) / 2

@@ -524,9 +524,9 @@ def _before(frame: RowFrame, found: Found, v0: float, v1: float, stop: float) ->
     uv = frame.uv(found.polygon.points)
     pu0, pu1 = float(uv[:, 0].min()), float(uv[:, 0].max())
     pv0, pv1 = float(uv[:, 1].min()), float(uv[:, 1].max())
-    if pv1 < v0 or pv0 > v1 or pu1 <= 0:
-        return stop
-    return min(stop, max(0.0, pu0))
+    if pv1 < v0 or pv0 > v1 or pu0 <= 0:
+        return stop  # not ahead on these rows (a seal may be printed over the label itself)
+    return min(stop, pu0)
 
 
 def _next_row_below(hit: LabelHit, hits: list[LabelHit], frame: RowFrame, h: float) -> float | None:

@@ -87,6 +87,13 @@ class Line:
         return min(1.0, self.height / max(self.length, 1e-6))
 
 
+def red_dropout(bgr: np.ndarray) -> np.ndarray:
+    """The crop as its red channel in grey: a red seal printed over a label vanishes (red ink is
+    bright in red light), black and blue print stay dark, as a scanner's red dropout does."""
+    red = bgr[:, :, 2]
+    return np.ascontiguousarray(np.repeat(red[:, :, None], 3, axis=2))
+
+
 def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
@@ -102,10 +109,10 @@ class LineReader:
     ) -> list[Line]:
         """Lines of ``bgr`` (of ``box`` only, enlarged by ``scale``), oriented, not yet read."""
         if box is None:
-            boxes = self.models.detect(bgr, limit=limit)
+            boxes = self.models.detect(red_dropout(bgr), limit=limit)
         else:
             x0, y0, x1, y1 = box
-            found = self.models.detect(bgr[y0:y1, x0:x1], limit=limit, scale=scale)
+            found = self.models.detect(red_dropout(bgr[y0:y1, x0:x1]), limit=limit, scale=scale)
             offset = np.array([x0, y0], dtype=np.float32)
             boxes = [TextBox(b.corners + offset, b.score) for b in found]
         lines: list[Line] = []
@@ -130,7 +137,7 @@ class LineReader:
     def read(self, lines: list[Line]) -> None:
         """Recognise the (leading part of the) lines not read yet."""
         todo = [ln for ln in lines if ln.readable and not ln.read][:MAX_LINES_READ]
-        crops = [crop_line(ln.image, ln.frame, READ_RATIO) for ln in todo]
+        crops = [red_dropout(crop_line(ln.image, ln.frame, READ_RATIO)) for ln in todo]
         for ln, reading in zip(todo, self.models.read(crops), strict=True):
             covered = min(1.0, READ_RATIO * ln.height / max(ln.length, 1e-6))
             chars: list[str] = []
