@@ -24,7 +24,8 @@ from PIL import Image
 from redactor.core.fields import FIELDS_BY_CARD, PORTRAIT, CardType
 from redactor.core.results import Detection, LocatedField, Polygon
 
-Quad = Sequence[Sequence[float]]
+#: Points of a polygon in pixels: an (N, 2) array or a sequence of (x, y).
+Quad = np.ndarray | Sequence[Sequence[float]]
 
 #: Cells per text height in the search grid: fine enough for a photo's outline, coarse
 #: enough that the card's guilloche lines (1-2 px) average out.
@@ -67,7 +68,7 @@ class CardFrame:
     def to_image(self, points: Quad) -> np.ndarray:
         pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
         a, n = np.asarray(self.axis), np.asarray(self.normal)
-        return np.asarray(self.origin) + pts[:, :1] * a + pts[:, 1:2] * n
+        return np.asarray(np.asarray(self.origin) + pts[:, :1] * a + pts[:, 1:2] * n)
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,9 @@ class Box:
 
     @classmethod
     def around(cls, points: np.ndarray) -> Box:
-        return cls(float(points[:, 0].min()), float(points[:, 1].min()), float(points[:, 0].max()), float(points[:, 1].max()))
+        return cls(
+            float(points[:, 0].min()), float(points[:, 1].min()), float(points[:, 0].max()), float(points[:, 1].max())
+        )
 
 
 @dataclass(frozen=True)
@@ -194,7 +197,7 @@ def _blocked(grid: _Grid, frame: CardFrame, quads: Sequence[Quad], grow: float) 
         cv2.fillPoly(mask, [cells.reshape(-1, 1, 2)], 1)
     k = max(1, int(round(2 * grow / c)) + 1)
     if k > 1:
-        mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        mask = np.asarray(cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))), dtype=np.uint8)
     return mask.astype(bool)
 
 
@@ -256,9 +259,10 @@ def find_portrait(
     fill = area / float(w * h)
     # A figure on a backdrop like the card's: the photo reaches further than the figure,
     # mostly above the head; take the whole tile a photo of that size occupies.
-    h = frame.text_height
-    side = 0.1 * blob.width + 0.5 * h
-    out = Box(blob.u0 - side, blob.v0 - 0.18 * blob.height - 0.4 * h, blob.u1 + side, blob.v1 + 0.1 * blob.height + 0.3 * h)
+    th = frame.text_height
+    side = 0.1 * blob.width + 0.5 * th
+    top = 0.18 * blob.height + 0.4 * th
+    out = Box(blob.u0 - side, blob.v0 - top, blob.u1 + side, blob.v1 + 0.1 * blob.height + 0.3 * th)
     # a photo is about 4:5 (a figure alone may be narrower: its backdrop is like the card)
     if out.width < PHOTO_ASPECT * out.height:
         grow = (PHOTO_ASPECT * out.height - out.width) / 2
@@ -315,7 +319,7 @@ def _card_area(background: np.ndarray, text: np.ndarray) -> np.ndarray:
     area = np.zeros(background.shape, dtype=np.uint8)
     cv2.fillConvexPoly(area, hull, 1)
     # the card's own rim (shading, a dark border) is not a photo
-    area = cv2.erode(area, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+    area = np.asarray(cv2.erode(area, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))), dtype=np.uint8)
     return area.astype(bool)
 
 
@@ -352,7 +356,7 @@ def _clear_of(box: Box, core: Box, keep: list[Box], gap: float) -> Box:
 
 def _red(rgb: np.ndarray) -> np.ndarray:
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    return (r > 110) & (r - g > 45) & (r - b > 35)
+    return np.asarray((r > 110) & (r - g > 45) & (r - b > 35))
 
 
 def find_seal(rgb: np.ndarray, frame: CardFrame, region: Box) -> Found | None:
@@ -441,11 +445,15 @@ def complete_portraits(detection: Detection, image: Image.Image, kept: frozenset
         h = frame.text_height
         hull = Box.around(frame.to_card(np.vstack([np.asarray(q) for q in quads])))
         left, top, right, bottom = CLOUD_REACH
-        region = Box(hull.u0 - left * h, hull.v0 - top * h, hull.u1 + max(right * h, 0.5 * hull.width), hull.v1 + bottom * h)
+        region = Box(
+            hull.u0 - left * h, hull.v0 - top * h, hull.u1 + max(right * h, 0.5 * hull.width), hull.v1 + bottom * h
+        )
         avoid = [f.polygon.points for f in fields if f.canonical in kept]
         found = find_portrait(rgb, frame, region, [f.polygon.points for f in detection.fields], avoid)
         if found is not None:
-            added.append(LocatedField("portrait (found in the pixels)", found.score, found.polygon, card_type, PORTRAIT))
+            added.append(
+                LocatedField("portrait (found in the pixels)", found.score, found.polygon, card_type, PORTRAIT)
+            )
     if not added:
         return detection
     return replace(detection, fields=(*detection.fields, *added))

@@ -12,6 +12,7 @@ an unknown field (masked by the policy's default action).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -302,8 +303,8 @@ def assemble(lines: list[Line], frame: CardFrame, allowed: set[CardType]) -> lis
             continue
         votes = side_votes([hit.label for hit in g.hits])
         for _, sides in g.titles:
-            for s in sides:
-                votes[s] = votes.get(s, 0.0) + (3.0 if len(sides) == 1 else 1.0)
+            for side in sides:
+                votes[side] = votes.get(side, 0.0) + (3.0 if len(sides) == 1 else 1.0)
         votes = {k: v for k, v in votes.items() if k in allowed}
         if not votes:
             continue
@@ -357,7 +358,7 @@ class RowFrame:
     def normal(self) -> np.ndarray:
         return np.array([-self.axis[1], self.axis[0]])
 
-    def uv(self, points: np.ndarray) -> np.ndarray:
+    def uv(self, points: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
         d = np.asarray(points, dtype=np.float64).reshape(-1, 2) - self.origin
         return np.stack([d @ self.axis, d @ self.normal], axis=1)
 
@@ -451,8 +452,10 @@ def build_cells(card: CardReading, image_box: Box, image_frame: CardFrame) -> No
                     if id(span) in claimed or any(span is m for m in mine):
                         continue
                     uv = frame.uv(span.quad)
-                    if uv[:, 1].min() > bottom - 0.3 * h and uv[:, 1].min() < bottom + 1.3 * h and (
-                        uv[:, 1].max() < floor + 0.5 * h and -1.0 * h < uv[:, 0].min() < stop
+                    if (
+                        uv[:, 1].min() > bottom - 0.3 * h
+                        and uv[:, 1].min() < bottom + 1.3 * h
+                        and (uv[:, 1].max() < floor + 0.5 * h and -1.0 * h < uv[:, 0].min() < stop)
                     ):
                         mine.append(span)
                         bottom = float(uv[:, 1].max())
@@ -466,7 +469,8 @@ def build_cells(card: CardReading, image_box: Box, image_frame: CardFrame) -> No
             # sub-label under it), and never thinner than most of a line
             spans_v = np.vstack([frame.uv(span.quad) for span in mine])
             v0 = min(float(spans_v[:, 1].min()), -0.4 * h_card)
-            v1 = max(float(spans_v[:, 1].max()), 0.4 * h_card) if not hit.label.multiline else max(v1, float(spans_v[:, 1].max()))
+            bottom_v = float(spans_v[:, 1].max())
+            v1 = max(v1, bottom_v) if hit.label.multiline else max(bottom_v, 0.4 * h_card)
             stop = max(stop, float(spans_v[:, 0].max()))
         else:
             half = min(hit.height, 1.2 * h_card) / 2
@@ -522,7 +526,7 @@ def _image_stop(frame: RowFrame, image_box: Box, image_frame: CardFrame) -> floa
 def _before(frame: RowFrame, found: Found, v0: float, v1: float, stop: float) -> float:
     """``stop`` pulled back to where the photo starts, when the photo lies on these rows ahead."""
     uv = frame.uv(found.polygon.points)
-    pu0, pu1 = float(uv[:, 0].min()), float(uv[:, 0].max())
+    pu0 = float(uv[:, 0].min())
     pv0, pv1 = float(uv[:, 1].min()), float(uv[:, 1].max())
     if pv1 < v0 or pv0 > v1 or pu0 <= 0:
         return stop  # not ahead on these rows (a seal may be printed over the label itself)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-from PIL import Image
 
 from redactor.core.fields import PORTRAIT, CardType, CardTypeHint
 from redactor.core.portrait import Box, CardFrame, find_portrait, find_seal
@@ -135,12 +134,12 @@ class LocalLocator(BaseLocator):
             else:
                 merged.append(list(r))
         out: list[Line] = []
-        for r in merged[:MAX_CARDS * 2]:
-            box = (max(0, int(r[0])), max(0, int(r[1])), min(w_img, int(r[2])), min(h_img, int(r[3])))
-            if box[2] - box[0] < 16 or box[3] - box[1] < 16:
+        for r in merged[: MAX_CARDS * 2]:
+            area = (max(0, int(r[0])), max(0, int(r[1])), min(w_img, int(r[2])), min(h_img, int(r[3])))
+            if area[2] - area[0] < 16 or area[3] - area[1] < 16:
                 continue
             scale = min(3.0, ZOOM_DET_HEIGHT / max(typical, 1.0))
-            out.extend(reader.detect(bgr, ZOOM_LIMIT, box, scale))
+            out.extend(reader.detect(bgr, ZOOM_LIMIT, area, scale))
         return out
 
     def _read_card(self, card: CardReading, rgb: np.ndarray, image_box: Box) -> None:
@@ -280,18 +279,15 @@ def _fields(card: CardReading) -> list[LocatedField]:
         hull = cv2.convexHull(points).reshape(-1, 2)
         out.append(LocatedField(cell.hit.label.text, score, Polygon.of(hull.tolist()), card_type, field_id))
     if card.portrait is not None:
-        out.append(LocatedField("portrait", round(card.portrait.score),  card.portrait.polygon, card_type, PORTRAIT))
+        out.append(LocatedField("portrait", round(card.portrait.score), card.portrait.polygon, card_type, PORTRAIT))
     if card.seal is not None:
-        points = [np.asarray(card.seal.polygon.points)]
+        seal_points: list[np.ndarray] = [np.asarray(card.seal.polygon.points)]
         seal_box = card.seal.box
         for span in list(unknown):
-            box = Box.around(card.frame.to_card(span.quad))
-            if box.overlaps(seal_box):
-                points.append(span.quad)
-        hull = cv2.convexHull(np.vstack(points).astype(np.float32)).reshape(-1, 2)
+            if Box.around(card.frame.to_card(span.quad)).overlaps(seal_box):
+                seal_points.append(span.quad)
+        hull = cv2.convexHull(np.vstack(seal_points).astype(np.float32)).reshape(-1, 2)
         out.append(LocatedField("发证单位", card.seal.score, Polygon.of(hull.tolist()), card_type, "issuing_authority"))
     for span in unknown:
         out.append(LocatedField("unexplained text", 90.0, Polygon.of(span.quad.tolist()), card_type, None))
     return out
-
-
