@@ -12,3 +12,16 @@ POLICIES = ROOT / "policies"
 @pytest.fixture
 def samples_dir() -> Path:
     return SAMPLES
+
+
+#: Where the fields of a plain ID card front sit, in card-relative units (x0, y0, x1, y1):
+#: test data for pure pipeline logic, not a locator's knowledge.
+ID_CARD_BOXES = {
+    "name": (0.178, 0.125, 0.27, 0.182),
+    "gender": (0.178, 0.252, 0.216, 0.309),
+    "ethnicity": (0.438, 0.254, 0.476, 0.309),
+    "birth": (0.178, 0.379, 0.458, 0.436),
+    "address": (0.178, 0.506, 0.598, 0.635),
+    "id_number": (0.328, 0.808, 0.851, 0.864),
+    "portrait": (0.64, 0.127, 0.925, 0.705),
+}

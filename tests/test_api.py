@@ -14,9 +14,10 @@ from PIL import Image
 from redactor import Decision, NotRedactedError, Redactor, UsageError
 from redactor.core.ailicenserec import render_response
 from redactor.core.fields import ID_CARD_FIELDS, CardType
-from redactor.core.layout import LAYOUTS
 from redactor.core.results import Detection, LocatedField, Polygon
 from redactor.locators import StaticLocator
+
+from .conftest import ID_CARD_BOXES
 
 W, H = 600, 379
 
@@ -29,12 +30,11 @@ def jpeg(seed: int = 0) -> bytes:
 
 
 def detection() -> Detection:
-    layout = LAYOUTS[CardType.ID_CARD]
     return Detection(
         1,
         tuple(
-            LocatedField.named(fid, 96, Polygon.rect(*(v * s for v, s in zip(layout.fields[fid], (W, H, W, H)))))
-            for fid in ID_CARD_FIELDS
+            LocatedField.named(fid, 96, Polygon.rect(*(v * s for v, s in zip(ID_CARD_BOXES[fid], (W, H, W, H)))))
+            for fid in (*ID_CARD_FIELDS, "portrait")
         ),
     )
 
@@ -47,7 +47,7 @@ def test_redact_bytes_with_saved_response_returns_masked_jpeg():
     out = result.image()
     assert out.size == (W, H)
     # the ID number zone is black now (box), the gender zone (keep) is not
-    x0, y0, x1, y1 = LAYOUTS[CardType.ID_CARD].fields["id_number"]
+    x0, y0, x1, y1 = ID_CARD_BOXES["id_number"]
     zone = np.asarray(out.convert("L"))[int(y0 * H) + 2 : int(y1 * H) - 2, int(x0 * W) + 2 : int(x1 * W) - 2]
     assert zone.mean() < 10
     assert {f.located.canonical: f.action for f in result.fields}["gender"] == "keep"
@@ -105,7 +105,7 @@ def test_exif_rotated_photo_is_masked_on_the_upright_grid():
     assert result.redacted
     out = result.image()
     assert out.size == (W, H) and not out.getexif()
-    x0, y0, x1, y1 = LAYOUTS[CardType.ID_CARD].fields["id_number"]
+    x0, y0, x1, y1 = ID_CARD_BOXES["id_number"]
     zone = np.asarray(out.convert("L"))[int(y0 * H) + 2 : int(y1 * H) - 2, int(x0 * W) + 2 : int(x1 * W) - 2]
     assert zone.mean() < 10
 

@@ -9,13 +9,14 @@ import numpy as np
 from PIL import Image
 
 from redactor.core.fields import ID_CARD_FIELDS, CardType
-from redactor.core.layout import LAYOUTS
 from redactor.core.policy import load_policy
 from redactor.core.results import Detection, LocatedField, Polygon
 from redactor.errors import LocatorError
 from redactor.locators import StaticLocator
 from redactor.pipeline import BatchRunner, RunOptions, redact_image
 from redactor.storage import MemoryStorage
+
+from .conftest import ID_CARD_BOXES
 
 W, H = 500, 316
 POLICY = load_policy("version: 1\nfields: {gender: keep, ethnicity: keep}\nportrait: box\n", "p.yaml")
@@ -29,16 +30,15 @@ def png(seed: int = 0) -> bytes:
 
 
 def card() -> Detection:
-    layout = LAYOUTS[CardType.ID_CARD]
     fields = tuple(
         LocatedField.named(
             fid,
             95,
-            Polygon.rect(*(v * s for v, s in zip(layout.fields[fid], (W, H, W, H)))),
+            Polygon.rect(*(v * s for v, s in zip(ID_CARD_BOXES[fid], (W, H, W, H)))),
             CardType.ID_CARD,
             detected_text=f"CANARY-{fid}",
         )
-        for fid in ID_CARD_FIELDS
+        for fid in (*ID_CARD_FIELDS, "portrait")
     )
     return Detection(1, fields, CardType.ID_CARD)
 

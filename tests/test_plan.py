@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from redactor.core.fields import ID_CARD_FIELDS, CardType
-from redactor.core.layout import LAYOUTS
 from redactor.core.plan import plan_redaction
 from redactor.core.policy import load_policy
 from redactor.core.results import Decision, Detection, LocatedField, Polygon
+
+from .conftest import ID_CARD_BOXES
 
 W, H = 1000, 631
 POLICY = load_policy(
@@ -20,12 +21,11 @@ portrait: box
 
 
 def id_card(score: float = 97, drop: tuple[str, ...] = (), extra: tuple[LocatedField, ...] = ()) -> Detection:
-    layout = LAYOUTS[CardType.ID_CARD]
     fields = []
-    for fid in ID_CARD_FIELDS:
+    for fid in (*ID_CARD_FIELDS, "portrait"):
         if fid in drop:
             continue
-        x0, y0, x1, y1 = layout.fields[fid]
+        x0, y0, x1, y1 = ID_CARD_BOXES[fid]
         poly = Polygon.rect(x0 * W, y0 * H, x1 * W, y1 * H)
         fields.append(LocatedField.named(fid, score, poly, CardType.ID_CARD))
     return Detection(1, tuple(fields) + extra, CardType.ID_CARD)
@@ -35,18 +35,22 @@ def actions(plan):
     return {a.located.canonical: a.action for a in plan.applied}
 
 
-def test_complete_card_is_redacted_with_policy_actions_and_estimated_portrait():
+def test_complete_card_is_redacted_with_policy_actions():
     plan = plan_redaction(id_card(), POLICY, W, H)
     assert plan.decision is Decision.REDACTED
     acts = actions(plan)
     assert acts["gender"] == "keep" and acts["name"] == "blur" and acts["id_number"] == "box"
-    # AILicenseRec returns no portrait: its zone is inferred from the layout, with a low score
-    portrait = next(a for a in plan.applied if a.located.canonical == "portrait")
-    assert portrait.action == "pixelate"  # score 50 < min_score 80: the uncertain action
-    x0, y0, x1, y1 = portrait.located.polygon.bounds
-    px0, py0, px1, py1 = LAYOUTS[CardType.ID_CARD].portrait
-    assert x0 <= px0 * W and y0 <= py0 * H and x1 >= px1 * W and y1 >= py1 * H
+    assert acts["portrait"] == "box"
     assert len(plan.ops) == 5  # name, birth, address, id_number, portrait
+
+
+def test_card_without_a_portrait_is_quarantined_unless_the_policy_keeps_it():
+    # AILicenseRec returns no portrait; when the pixels did not show one either, never guess
+    plan = plan_redaction(id_card(drop=("portrait",)), POLICY, W, H)
+    assert plan.decision is Decision.QUARANTINED
+    assert any("portrait not located" in r for r in plan.reasons)
+    keep = load_policy("version: 1\nportrait: keep\n")
+    assert plan_redaction(id_card(drop=("portrait",)), keep, W, H).decision is Decision.REDACTED
 
 
 def test_low_score_gets_the_uncertain_action_even_for_keep_fields():
