@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PIL import Image
 
-from redactor.core.fields import FIELDS_BY_CARD, PORTRAIT, CardType
+from redactor.core.fields import FIELDS_BY_CARD, PORTRAIT, CardType, infer_card_type
 from redactor.core.results import Detection, LocatedField, Polygon
 
 #: Points of a polygon in pixels: an (N, 2) array or a sequence of (x, y).
@@ -44,6 +44,8 @@ MIN_CONTRAST = 12.0
 #: ... and the highest it is ever raised to on a noisy or blurred capture (a pale photo
 #: backdrop is about this far from a pale card).
 MAX_CONTRAST = 24.0
+#: A cell holds seal ink when this share of its pixels is red.
+RED_SHARE = 0.12
 #: Seal: red ink (RGB: R high, G and B well below it), at least this many text heights across.
 MIN_SEAL_SIZE = 3.0
 
@@ -116,6 +118,7 @@ class _Grid:
 
     lab: np.ndarray  # (H, W, 3) float32
     rgb: np.ndarray  # (H, W, 3) float32
+    red: np.ndarray  # (H, W) bool: the cell holds seal ink
     cell: float  # card units per cell
     region: Box
 
@@ -158,7 +161,10 @@ def _resample(rgb: np.ndarray, frame: CardFrame, region: Box) -> _Grid | None:
     )
     small = cv2.resize(warped, (cols, rows), interpolation=cv2.INTER_AREA).astype(np.float32)
     lab = cv2.cvtColor(small / 255.0, cv2.COLOR_RGB2LAB)
-    return _Grid(lab, small, cell, region)
+    # red is judged per pixel (a thin ring of seal ink mixes with the card in a cell's average)
+    red_pixels = _red(warped.astype(np.float32)).astype(np.float32)
+    red = cv2.resize(red_pixels, (cols, rows), interpolation=cv2.INTER_AREA) > RED_SHARE
+    return _Grid(lab, small, np.asarray(red), cell, region)
 
 
 def _background(lab: np.ndarray, usable: np.ndarray, seed: np.ndarray) -> tuple[np.ndarray, float] | None:
@@ -228,8 +234,8 @@ def find_portrait(
     background, spread = fitted
     distance = np.sqrt(((grid.lab - background) ** 2).sum(axis=2))
     ink = (distance > min(MAX_CONTRAST, max(MIN_CONTRAST, 3.0 * spread))) & ~text_mask
-    # Red seal ink is not a photo, and nothing off the card is.
-    ink &= ~_red(grid.rgb)
+    # Red seal ink (and its faint rim) is not a photo, and nothing off the card is.
+    ink &= ~cv2.dilate(grid.red.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     ink &= _card_area(~ink & ~text_mask, text_mask)
     closed = cv2.morphologyEx(
         ink.astype(np.uint8), cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
@@ -263,6 +269,9 @@ def find_portrait(
     side = 0.1 * blob.width + 0.5 * th
     top = 0.18 * blob.height + 0.4 * th
     out = Box(blob.u0 - side, blob.v0 - top, blob.u1 + side, blob.v1 + 0.1 * blob.height + 0.3 * th)
+    if blob.width < 0.6 * blob.height:
+        # a head without shoulders (clothes the colour of the card): the photo reaches well below
+        out = Box(out.u0, out.v0, out.u1, out.v1 + 0.35 * blob.height)
     # a photo is about 4:5 (a figure alone may be narrower: its backdrop is like the card)
     if out.width < PHOTO_ASPECT * out.height:
         grow = (PHOTO_ASPECT * out.height - out.width) / 2
@@ -281,7 +290,7 @@ def _figures(stats: np.ndarray, h_cells: float) -> list[tuple[int, int, int, int
         if int(row[4]) >= 0.5 * h_cells * h_cells and max(row[2], row[3]) <= 6 * min(row[2], row[3])
     ]  # thin strips (a card's shaded edge, a table's border) are no part of a figure
     boxes = [[x, y, x + w, y + h, a] for x, y, w, h, a in items]
-    gap = h_cells
+    gap = 3.0 * h_cells  # a neck may not stand out from the card
     merged = True
     while merged:
         merged = False
@@ -290,7 +299,7 @@ def _figures(stats: np.ndarray, h_cells: float) -> list[tuple[int, int, int, int
                 a, b = boxes[i], boxes[j]
                 # stacked (hair, face, neck, shoulders): overlapping across, close along
                 across = min(a[2], b[2]) - max(a[0], b[0])
-                if across >= 0.3 * min(a[2] - a[0], b[2] - b[0]) and a[1] - gap <= b[3] and b[1] - gap <= a[3]:
+                if across >= 0.5 * min(a[2] - a[0], b[2] - b[0]) and a[1] - gap <= b[3] and b[1] - gap <= a[3]:
                     boxes[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]), a[4] + b[4]]
                     del boxes[j]
                     merged = True
@@ -356,7 +365,8 @@ def _clear_of(box: Box, core: Box, keep: list[Box], gap: float) -> Box:
 
 def _red(rgb: np.ndarray) -> np.ndarray:
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    return np.asarray((r > 110) & (r - g > 45) & (r - b > 35))
+    # seal ink is red against green and blue alike; skin, however warm, is orange (G well above B)
+    return np.asarray((r > 90) & (r > 1.6 * g) & (r > 1.5 * b))
 
 
 def find_seal(rgb: np.ndarray, frame: CardFrame, region: Box) -> Found | None:
@@ -366,7 +376,7 @@ def find_seal(rgb: np.ndarray, frame: CardFrame, region: Box) -> Found | None:
     grid = _resample(rgb, frame, region)
     if grid is None:
         return None
-    red = _red(grid.rgb).astype(np.uint8)
+    red = grid.red.astype(np.uint8)
     closed = cv2.morphologyEx(red, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
     count, _, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
     best: tuple[int, int] | None = None
@@ -424,13 +434,12 @@ def complete_portraits(detection: Detection, image: Image.Image, kept: frozenset
     """The detection with a portrait found from the pixels for every card that needs one
     and has none (AILicenseRec never returns the photo). Cards where none is found stay
     without: the plan then quarantines them."""
+    inferred = detection.card_type or infer_card_type(f.canonical for f in detection.fields if f.canonical)
     groups: dict[CardType, list[LocatedField]] = {}
     for f in detection.fields:
-        card_type = f.card_type or detection.card_type
+        card_type = f.card_type or inferred
         if card_type is not None and f.canonical is not None:
             groups.setdefault(card_type, []).append(f)
-    if detection.card_type is None and len(groups) != 1 and not all(f.card_type for f in detection.fields):
-        return detection
     added: list[LocatedField] = []
     rgb: np.ndarray | None = None
     for card_type, fields in groups.items():

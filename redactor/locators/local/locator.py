@@ -86,7 +86,9 @@ class LocalLocator(BaseLocator):
         for group in _direction_groups(reader, lines):
             reader.read(group)
             frame = _frame(group)
-            cards.extend(assemble(group, frame, allowed))
+            # the side is read from all the card's words; a hint only filters (a licence is
+            # not an ID card because it shares 姓名 and 住址 with one)
+            cards.extend(c for c in assemble(group, frame, set(CardType)) if c.card_type in allowed)
         cards = sorted(cards, key=lambda c: -len(c.hits))[:MAX_CARDS]
         if not cards:
             return Detection(0, (), None, None, ())
@@ -152,11 +154,13 @@ class LocalLocator(BaseLocator):
             region = Box(ext.u0 - left * h, ext.v0 - top * h, ext.u1 + right * h, ext.v1 + bottom * h)
             # a "line" far taller than the text (the seal's ring of characters) hides no photo
             text = [ln.frame for ln in card.lines if ln.height <= 1.8 * h]
-            card.portrait = find_portrait(rgb, card.frame, region, text, keep)
             if card.card_type is CardType.DRIVER_LICENSE and not any(
                 hit.label.field == "issuing_authority" for hit in card.hits
             ):
                 card.seal = find_seal(rgb, card.frame, region)
+                if card.seal is not None:  # the seal is no photo
+                    text.append(card.frame.to_image(card.seal.box.corners()))
+            card.portrait = find_portrait(rgb, card.frame, region, text, keep)
             card.unknown = []
         build_cells(card, image_box, card.frame)
 
