@@ -168,16 +168,18 @@ def _resample(rgb: np.ndarray, frame: CardFrame, region: Box) -> _Grid | None:
 
 
 def _background(lab: np.ndarray, usable: np.ndarray, seed: np.ndarray) -> tuple[np.ndarray, float] | None:
-    """A plane per channel fitted to the background cells (iteratively, ignoring outliers),
-    and the typical distance of those cells from it (the print's own texture). The fit starts
-    from ``seed`` (cells next to the card's text: surely card, not the table it lies on)."""
+    """A plane per channel fitted to the card's background (iteratively, ignoring outliers),
+    and the typical distance of those cells from it (the print's own texture). Only ``seed``
+    cells are fitted (next to the card's text: surely card, not the table it lies on); the
+    plane carries the card's lighting across to its photo."""
     h, w = usable.shape
     ys, xs = np.mgrid[0:h, 0:w]
     design = np.stack([np.ones(h * w), xs.ravel() / w, ys.ravel() / h], axis=1)
     values = lab.reshape(-1, 3).astype(np.float64)
-    keep = (usable & seed).ravel()
-    if keep.sum() < 20:
-        keep = usable.ravel().copy()
+    base = (usable & seed).ravel()
+    if base.sum() < 20:
+        base = usable.ravel().copy()
+    keep = base.copy()
     fitted = None
     spread = 0.0
     for _ in range(5):
@@ -187,7 +189,7 @@ def _background(lab: np.ndarray, usable: np.ndarray, seed: np.ndarray) -> tuple[
         fitted = design @ coef
         distance = np.sqrt(((values - fitted) ** 2).sum(axis=1))
         spread = float(np.median(distance[keep])) if keep.any() else 0.0
-        keep = usable.ravel() & (distance <= max(3.0 * spread, 6.0))
+        keep = base & (distance <= max(3.0 * spread, 6.0))
     return None if fitted is None else (fitted.reshape(h, w, 3), spread)
 
 

@@ -158,8 +158,10 @@ class LocalLocator(BaseLocator):
                 hit.label.field == "issuing_authority" for hit in card.hits
             ):
                 card.seal = find_seal(rgb, card.frame, region)
-                if card.seal is not None:  # the seal is no photo
-                    text.append(card.frame.to_image(card.seal.box.corners()))
+                if card.seal is not None:  # the seal is no photo (its core: the text mask grows it)
+                    b = card.seal.box
+                    core = Box(b.u0 + 0.6 * h, b.v0 + 0.6 * h, b.u1 - 0.6 * h, b.v1 - 0.6 * h)
+                    text.append(card.frame.to_image(core.corners()))
             card.portrait = find_portrait(rgb, card.frame, region, text, keep)
             card.unknown = []
         build_cells(card, image_box, card.frame)
