@@ -17,11 +17,12 @@ def test_matching_is_tolerant_of_width_case_and_spaces():
     assert canonical_field("  姓 名 ") == "name"
     assert canonical_field("identification number (id number)") == "id_number"
     assert canonical_field("license_number") == "license_number"
+    assert canonical_field("签发机关") == "issuing_authority"  # the ID card back's label
     assert normalise_name("Birth (Date)") == normalise_name("birth date")
 
 
 def test_unknown_names_stay_unknown():
-    assert canonical_field("签发机关") is None
+    assert canonical_field("签发日期") is None
     assert canonical_field("") is None
     assert canonical_field("Favourite colour") is None
 

@@ -268,9 +268,9 @@ def find_portrait(
     # A figure on a backdrop like the card's: the photo reaches further than the figure,
     # mostly above the head; take the whole tile a photo of that size occupies.
     th = frame.text_height
-    side = 0.1 * blob.width + 0.5 * th
-    top = 0.18 * blob.height + 0.4 * th
-    out = Box(blob.u0 - side, blob.v0 - top, blob.u1 + side, blob.v1 + 0.1 * blob.height + 0.3 * th)
+    side = 0.14 * blob.width + 0.6 * th
+    top = 0.22 * blob.height + 0.5 * th
+    out = Box(blob.u0 - side, blob.v0 - top, blob.u1 + side, blob.v1 + 0.12 * blob.height + 0.4 * th)
     if blob.width < 0.6 * blob.height:
         # a head without shoulders (clothes the colour of the card): the photo reaches well below
         out = Box(out.u0, out.v0, out.u1, out.v1 + 0.35 * blob.height)
@@ -278,7 +278,9 @@ def find_portrait(
     if out.width < PHOTO_ASPECT * out.height:
         grow = (PHOTO_ASPECT * out.height - out.width) / 2
         out = Box(out.u0 - grow, out.v0, out.u1 + grow, out.v1)
-    out = _clear_of(out, blob, [Box.around(frame.to_card(q)) for q in avoid], 0.3 * frame.text_height)
+    # clear of kept values by a gap that outlasts a policy's padding of the photo (5% of its height)
+    gap = 0.3 * frame.text_height + 0.07 * out.height
+    out = _clear_of(out, blob, [Box.around(frame.to_card(q)) for q in avoid], gap)
     score = float(min(95.0, 70.0 + 30.0 * fill))
     return Found(out, Polygon.of(frame.to_image(out.corners()).tolist()), score)
 
