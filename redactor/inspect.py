@@ -12,7 +12,8 @@ from redactor.core.imaging import decode
 from redactor.core.plan import plan_redaction
 from redactor.core.policy import Policy
 from redactor.errors import RedactorError, UsageError
-from redactor.locators.base import LocateRequest, Locator
+from redactor.locators.base import LocateRequest
+from redactor.pipeline import Locator, locate_fields
 
 ACTION_COLOURS = {"box": (220, 0, 0), "blur": (0, 90, 220), "pixelate": (160, 0, 200), "keep": (0, 160, 0)}
 
@@ -38,7 +39,7 @@ def inspect_image(
             side = path.with_name(path.name + suffix)
             return side.read_bytes() if side.is_file() else None
 
-        detection = locator.locate(LocateRequest(decoded.image, hint, path.name, companion))
+        detection = locate_fields(locator, LocateRequest(decoded.image, hint, path.name, companion), policy)
     except RedactorError as exc:
         raise UsageError(f"{path.name}: {exc}") from None
     plan = plan_redaction(detection, policy, decoded.image.width, decoded.image.height, hint)

@@ -137,7 +137,7 @@ def test_rerun_skips_everything(golden_run, tmp_path):
 def test_main_job_with_embedded_defaults(tmp_path):
     result = CliRunner().invoke(app, ["run", str(SAMPLES), str(tmp_path / "out")])
     assert result.exit_code == 1
-    assert "10 redacted, 2 quarantined" in result.output
+    assert "11 redacted, 1 quarantined" in result.output  # the ID back is redacted too; the non-card is not
 
 
 def test_usage_errors_exit_2(tmp_path):

@@ -39,6 +39,40 @@ def convex_hull(points: Sequence[Point]) -> list[Point]:
     return lower[:-1] + upper[:-1]
 
 
+def _segment_distance(p: Point, a: Point, b: Point) -> float:
+    ax, ay = a
+    dx, dy = b[0] - ax, b[1] - ay
+    length2 = dx * dx + dy * dy
+    t = 0.0 if length2 == 0 else max(0.0, min(1.0, ((p[0] - ax) * dx + (p[1] - ay) * dy) / length2))
+    return math.hypot(p[0] - (ax + t * dx), p[1] - (ay + t * dy))
+
+
+def _separated(a: list[Point], b: list[Point]) -> bool:
+    """Whether an edge of either convex polygon separates them (separating axis theorem)."""
+    for poly in (a, b):
+        for i, (x0, y0) in enumerate(poly):
+            x1, y1 = poly[(i + 1) % len(poly)]
+            nx, ny = y1 - y0, x0 - x1
+            pa = [nx * x + ny * y for x, y in a]
+            pb = [nx * x + ny * y for x, y in b]
+            if max(pa) < min(pb) or max(pb) < min(pa):
+                return True
+    return False
+
+
+def polygon_gap(a: Polygon, b: Polygon) -> float:
+    """The distance between two polygons' convex hulls; 0 when they touch or overlap."""
+    ha, hb = convex_hull(a.points), convex_hull(b.points)
+    if len(ha) < 3 or len(hb) < 3 or not _separated(ha, hb):
+        return 0.0
+    best = math.inf
+    for p_hull, q_hull in ((ha, hb), (hb, ha)):
+        for p in p_hull:
+            for i in range(len(q_hull)):
+                best = min(best, _segment_distance(p, q_hull[i], q_hull[(i + 1) % len(q_hull)]))
+    return best
+
+
 def text_height(polygon: Polygon) -> float:
     """The shorter side of the polygon's minimum-area bounding rectangle.
 

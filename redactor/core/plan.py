@@ -9,10 +9,11 @@ found, every expected field was located, and every field has a mask or an explic
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from redactor.core.fields import FIELDS_BY_CARD, PORTRAIT, CardType, CardTypeHint, infer_card_type
-from redactor.core.geometry import grow, text_height
+from redactor.core.geometry import grow, polygon_gap, text_height
 from redactor.core.masking import MaskOp, effective_strength
 from redactor.core.policy import Action, OnNoCard, Policy, Rule
 from redactor.core.results import AppliedField, Decision, Detection, LocatedField, Polygon
@@ -38,10 +39,25 @@ def _card_width(detection: Detection, width: int) -> float:
     return float(width)
 
 
-def _op_for(located: LocatedField, rule: Rule, action: Action, scale: float, width: int, height: int) -> MaskOp:
+def _op_for(
+    located: LocatedField,
+    rule: Rule,
+    action: Action,
+    scale: float,
+    width: int,
+    height: int,
+    keep_clear: Sequence[Polygon] = (),
+) -> MaskOp:
+    """The mask for one field. A photo's padding stops short of ``keep_clear`` (the kept
+    values): the photo's polygon already carries a margin, and a padding that is a share of
+    a photo's height would otherwise reach across to a kept value beside it."""
     polygon = located.polygon.clamped(width, height)
     h = text_height(polygon)
     padding = 0.0 if located.estimated else rule.padding * h  # an estimate carries its own margin
+    for other in keep_clear:
+        gap = polygon_gap(polygon, other)
+        if gap > 0.0:  # a mitred offset reaches at most sqrt(2) x the padding at a corner
+            padding = min(padding, max(0.0, (gap - 1.0) / 1.5))
     region = grow(polygon, padding, width, height)
     strength = effective_strength(action.value, rule.strength, scale, h)
     return MaskOp(region, action.value, rule.color, strength)
@@ -88,6 +104,7 @@ def plan_redaction(
     applied: list[AppliedField] = []
     fields = list(detection.fields)
 
+    decided: list[tuple[LocatedField, Rule, Action, str]] = []
     for located in fields:
         rule = policy.rule_for(located.card_type or card_type, located.canonical)
         action = rule.action
@@ -101,7 +118,11 @@ def plan_redaction(
             action = rule.uncertain
             why = f"score {located.score:g} below min_score {rule.min_score:g}: uncertain action"
             reasons.append(f"{located.canonical}: low score, masked with the uncertain action")
-        op = _op_for(located, rule, action, scale, width, height)
+        decided.append((located, rule, action, why))
+    kept = [f.polygon.clamped(width, height) for f, _, action, _ in decided if action is Action.KEEP]
+
+    for located, rule, action, why in decided:
+        op = _op_for(located, rule, action, scale, width, height, kept if located.is_portrait else ())
         if action is not Action.KEEP and located.polygon.clamped(width, height).area() < 1.0:
             doubt.append(f"{located.canonical or 'unknown field'}: polygon lies outside the image")
         strength = op.strength_px if action in (Action.BLUR, Action.PIXELATE) else None

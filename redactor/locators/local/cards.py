@@ -20,7 +20,18 @@ import numpy as np
 from redactor.core.fields import PORTRAIT, CardType
 from redactor.core.portrait import Box, CardFrame, Found
 from redactor.locators.local.reading import Line
-from redactor.locators.local.vocabulary import CONFUSIONS, ENGLISH, KEPT_VALUE, LABELS, TITLES, Label, side_votes
+from redactor.locators.local.vocabulary import (
+    CONFUSIONS,
+    ENGLISH,
+    KEPT_VALUE,
+    LABELS,
+    ROW_ORDER,
+    TITLES,
+    VALUE_SHAPE,
+    Label,
+    label_for,
+    side_votes,
+)
 
 #: Lines closer than this many text heights (box to box) belong to one cluster.
 CLUSTER_GAP = 3.0
@@ -45,6 +56,8 @@ class LabelHit:
     lines: list[Line]
     confidence: float
     exact: bool
+    #: not read: named by the order of the rows around it (its label is unreadable)
+    inferred: bool = False
 
     @property
     def height(self) -> float:
@@ -544,6 +557,59 @@ def _next_row_below(hit: LabelHit, hits: list[LabelHit], frame: RowFrame, h: flo
         if top > 0.6 * h and (best is None or top < best):
             best = top
     return best
+
+
+def infer_rows(card: CardReading) -> list[str]:
+    """Name value rows whose label could not be read, by the order of the rows around them.
+
+    An unknown line that starts a row of its own (no label read on it) lies between two
+    rows whose labels were read; when exactly one row of the side's order is missing
+    between them, it is that row. Its band then starts where its value starts. Returns
+    the fields named this way (for the report).
+    """
+    order = ROW_ORDER.get(card.card_type) if card.card_type is not None else None
+    if not order or not card.unknown:
+        return []
+    h = card.frame.text_height
+    found = {hit.label.field for hit in card.hits}
+    rows: list[tuple[float, int]] = []  # (v, row index) of rows read
+    for hit in card.hits:
+        index = next((i for i, group in enumerate(order) if hit.label.field in group), None)
+        if index is not None:
+            rows.append((float(card.frame.to_card(hit.quad)[:, 1].mean()), index))
+    if not rows:
+        return []
+    rows.sort()
+    named: list[str] = []
+    orphans = sorted(card.unknown, key=lambda sp: float(card.frame.to_card(sp.quad)[:, 1].mean()))
+    taken_rows: set[int] = set()
+    for span in orphans:
+        uv = card.frame.to_card(span.quad)
+        v = float(uv[:, 1].mean())
+        if any(abs(v - rv) < 0.6 * h for rv, _ in rows) or span.line.height < 0.7 * h or not span.text:
+            continue
+        above = [i for rv, i in rows if rv < v]
+        below = [i for rv, i in rows if rv > v]
+        lo = max(above) if above else -1
+        hi = min(below) if below else len(order)
+        missing = [i for i in range(lo + 1, hi) if not (set(order[i]) & found)]
+        if len(missing) != 1 or len(order[missing[0]]) != 1 or missing[0] in taken_rows:
+            continue
+        field_id = order[missing[0]][0]
+        label = label_for(field_id, card.card_type) if card.card_type is not None else None
+        shape = VALUE_SHAPE.get(field_id)
+        if label is None or (shape is not None and not shape.match(span.text)):
+            continue  # a row where that field should be, but the text is not such a value
+        start = span.quad[[0, 3]].astype(np.float64)
+        axis = span.line.axis
+        tip = np.array([start[0] - axis * 0.3 * h, start[0], start[1], start[1] - axis * 0.3 * h])
+        quad = np.array([tip[0] - axis * 0.7 * h, tip[0], tip[3], tip[3] - axis * 0.7 * h])
+        card.hits.append(LabelHit(label, quad, [], 0.0, False, inferred=True))
+        taken_rows.add(missing[0])
+        rows.append((v, missing[0]))
+        rows.sort()
+        named.append(field_id)
+    return named
 
 
 def kept_value_ok(field_id: str, text: str) -> bool:

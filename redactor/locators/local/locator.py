@@ -24,7 +24,7 @@ from redactor.core.fields import PORTRAIT, CardType, CardTypeHint
 from redactor.core.portrait import Box, CardFrame, find_portrait, find_seal
 from redactor.core.results import Detection, LocatedField, Polygon
 from redactor.locators.base import BaseLocator, LocateRequest
-from redactor.locators.local.cards import CardReading, Cell, Span, assemble, build_cells, kept_value_ok
+from redactor.locators.local.cards import CardReading, Cell, Span, assemble, build_cells, infer_rows, kept_value_ok
 from redactor.locators.local.ocr import OcrModels, shared_models
 from redactor.locators.local.reading import Line, LineReader, dominant_axis
 from redactor.locators.local.vocabulary import LABELS
@@ -165,6 +165,9 @@ class LocalLocator(BaseLocator):
             card.portrait = find_portrait(rgb, card.frame, region, text, keep)
             card.unknown = []
         build_cells(card, image_box, card.frame)
+        if infer_rows(card):
+            card.unknown = []
+            build_cells(card, image_box, card.frame)
 
 
 def _allowed(hint: CardTypeHint) -> set[CardType]:
@@ -230,7 +233,9 @@ def _revote(reader: LineReader, cluster: list[Line]) -> list[Line]:
 
 def _score(cell: Cell) -> float:
     hit = cell.hit
-    if hit.exact and hit.confidence >= 0.85:
+    if hit.inferred:
+        score = 80.0  # named by the row order and the shape of its value, not by a label
+    elif hit.exact and hit.confidence >= 0.85:
         score = 96.0
     elif hit.exact:
         score = 88.0

@@ -73,6 +73,40 @@ KEPT_VALUE = {
 }
 
 
+#: The order of a side's rows, top to bottom (fields printed on one row share a group). Used
+#: only to name a value row whose label could not be read (a seal printed over it): it lies
+#: between two rows that were read, and exactly one row is missing between them.
+ROW_ORDER: dict[CardType, tuple[tuple[str, ...], ...]] = {
+    ID: (("name",), ("gender", "ethnicity"), ("birth",), ("address",), ("id_number",)),
+    DL: (
+        ("license_number",),
+        ("name", "gender", "nationality"),
+        ("address",),
+        ("birth",),
+        ("first_issue_date",),
+        ("vehicle_class",),
+        ("valid_period",),
+    ),
+    BACK: (("issuing_authority",), ("valid_period",)),
+}
+
+#: What a value of a field looks like, for a row named by its order alone.
+VALUE_SHAPE = {
+    "birth": re.compile(r"^\d{4}[-.年]?\d{1,2}[-.月]?\d{1,2}日?$"),
+    "first_issue_date": re.compile(r"^\d{4}[-.]?\d{2}[-.]?\d{2}$"),
+    "valid_period": re.compile(r"^\d{4}[-.]?\d{2}[-.]?\d{2}(至.*)?$|^\d{4}\.\d{2}\.\d{2}-.*$"),
+    "id_number": re.compile(r"^\d{17}[\dXx]$"),
+    "license_number": re.compile(r"^\d{17}[\dXx]$|^\d{12}$"),
+    "vehicle_class": KEPT_VALUE["vehicle_class"],
+    "gender": KEPT_VALUE["gender"],
+}
+
+
+def label_for(field_id: str, card_type: CardType) -> Label | None:
+    """The printed label of ``field_id`` on ``card_type`` (the first in the vocabulary)."""
+    return next((lab for lab in LABELS if lab.field == field_id and card_type in lab.card_types), None)
+
+
 def side_votes(labels: list[Label]) -> dict[CardType, float]:
     """How strongly a set of labels points to each card side: shared labels count a little,
     labels of one side only count a lot."""
