@@ -12,8 +12,8 @@ from redactor.core.imaging import decode
 from redactor.core.plan import plan_redaction
 from redactor.core.policy import Policy
 from redactor.errors import RedactorError, UsageError
-from redactor.locators.base import LocateRequest
-from redactor.pipeline import Locator, locate_fields
+from redactor.locators.base import LocateRequest, Locator
+from redactor.pipeline import locate_fields
 
 ACTION_COLOURS = {"box": (220, 0, 0), "blur": (0, 90, 220), "pixelate": (160, 0, 200), "keep": (0, 160, 0)}
 
