@@ -163,7 +163,7 @@ def _assert_served(result):
 
 @pytest.mark.parametrize("tracking", [0.8, 1.5])
 def test_letter_spaced_labels(locator, tracking):
-    spec, result = _specimen_result(locator, "id_front", "scan", 301, family="idf-b", tracking_em=tracking)
+    _spec, result = _specimen_result(locator, "id_front", "scan", 301, family="idf-b", tracking_em=tracking)
     _assert_served(result)
     assert result.portrait_covered
 
@@ -184,7 +184,7 @@ def test_photocopy_page_with_front_and_back_redacts_both(locator, dpi):
 
 
 def test_licence_with_the_photo_lower_and_the_seal_lower_left(locator):
-    spec, result = _specimen_result(locator, "dl_main", "scan", 304, family="dl-b")
+    _spec, result = _specimen_result(locator, "dl_main", "scan", 304, family="dl-b")
     _assert_served(result)
     assert result.portrait_covered
 
