@@ -48,6 +48,8 @@ MAX_CONTRAST = 24.0
 RED_SHARE = 0.12
 #: Seal: red ink (RGB: R high, G and B well below it), at least this many text heights across.
 MIN_SEAL_SIZE = 3.0
+#: ... and at most this many (a licence's seal is about 40 mm across its 60 mm height).
+MAX_SEAL_SIZE = 12.0
 
 
 @dataclass(frozen=True)
@@ -215,11 +217,14 @@ def find_portrait(
     region: Box,
     text: Sequence[Quad],
     avoid: Sequence[Quad] = (),
+    rows: Box | None = None,
 ) -> Found | None:
     """The photo area inside ``region`` (card-aligned), away from the ``text`` lines.
 
     ``avoid`` are lines that must stay visible (values the policy keeps): the margin added
-    around the photo stops short of them.
+    around the photo stops short of them. ``rows`` (card-aligned) is where the card's text
+    rows are: a photo is printed beside them, so a blob mostly above or below them (a
+    shadow, the page a card lies on) is not one.
     """
     import cv2
 
@@ -253,6 +258,12 @@ def find_portrait(
         fill = area / float(w * h)
         if fill < MIN_FILL:
             continue
+        if rows is not None:
+            v0 = rows.v0 - grid.region.v0
+            v1 = rows.v1 - grid.region.v0
+            beside = min(v1, (y + h) * grid.cell) - max(v0, y * grid.cell)
+            if beside < 0.5 * h * grid.cell:
+                continue
         # The share of the blob's box that is text decides against label columns.
         text_share = float(text_mask[y : y + h, x : x + w].mean())
         if text_share > 0.25:
@@ -381,14 +392,16 @@ def find_seal(rgb: np.ndarray, frame: CardFrame, region: Box) -> Found | None:
     if grid is None:
         return None
     red = grid.red.astype(np.uint8)
-    closed = cv2.morphologyEx(red, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
+    closed = cv2.morphologyEx(red, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
     count, _, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
     best: tuple[int, int] | None = None
     for k in range(1, count):
         x, y, w, h, area = (int(v) for v in stats[k])
         size = min(w, h) / CELLS_PER_TEXT_HEIGHT
-        if size < MIN_SEAL_SIZE or not (0.6 <= w / h <= 1.6):
-            continue
+        if not (MIN_SEAL_SIZE <= size and max(w, h) / CELLS_PER_TEXT_HEIGHT <= MAX_SEAL_SIZE) or not (
+            0.6 <= w / h <= 1.6
+        ):
+            continue  # a red table or sticker is no seal
         if best is None or area > best[0]:
             best = (area, k)
     if best is None:
@@ -438,6 +451,8 @@ def complete_portraits(detection: Detection, image: Image.Image, kept: frozenset
     """The detection with a portrait found from the pixels for every card that needs one
     and has none (AILicenseRec never returns the photo). Cards where none is found stay
     without: the plan then quarantines them."""
+    if detection.portrait_searched:
+        return detection
     inferred = detection.card_type or infer_card_type(f.canonical for f in detection.fields if f.canonical)
     groups: dict[CardType, list[LocatedField]] = {}
     for f in detection.fields:
@@ -462,7 +477,7 @@ def complete_portraits(detection: Detection, image: Image.Image, kept: frozenset
             hull.u0 - left * h, hull.v0 - top * h, hull.u1 + max(right * h, 0.5 * hull.width), hull.v1 + bottom * h
         )
         avoid = [f.polygon.points for f in fields if f.canonical in kept]
-        found = find_portrait(rgb, frame, region, [f.polygon.points for f in detection.fields], avoid)
+        found = find_portrait(rgb, frame, region, [f.polygon.points for f in detection.fields], avoid, hull)
         if found is not None:
             added.append(
                 LocatedField("portrait (found in the pixels)", found.score, found.polygon, card_type, PORTRAIT)

@@ -123,6 +123,9 @@ class Detection:
     card_quad: Polygon | None = None
     problems: tuple[str, ...] = ()
     request_id: str | None = None
+    #: The locator looked for the photo itself (from all the text it read); when it found
+    #: none, a second search with less to go on must not overrule it.
+    portrait_searched: bool = False
 
     @property
     def found_anything(self) -> bool:

@@ -40,6 +40,8 @@ SMALL_DET_HEIGHT = 13.0
 ZOOM_DET_HEIGHT = 26.0
 ZOOM_LIMIT = 1280
 MAX_CARDS = 4
+#: Detector boxes this many times taller than the typical line are shapes, not text.
+GIANT_LINE = 2.6
 #: Fields a policy usually keeps: a value in their band must look like one to stay visible.
 KEPT_CANDIDATES = frozenset({"gender", "ethnicity", "nationality", "vehicle_class"})
 #: Where the photo is looked for, in text heights around what was read on the card.
@@ -81,6 +83,11 @@ class LocalLocator(BaseLocator):
         ratio = min(1.0, limit / max(size))
         if lines and float(np.median([ln.height for ln in lines])) * ratio < SMALL_DET_HEIGHT:
             lines = self._zoomed(reader, bgr, lines, ratio) or lines
+        if lines:
+            # a "line" several times taller than the text is a shape (a seal's ring, a
+            # sticker, a pattern of the table), not text on the card
+            typical = float(np.median([ln.height for ln in lines]))
+            lines = [ln for ln in lines if ln.height <= GIANT_LINE * typical]
         allowed = _allowed(request.card_type)
         cards: list[CardReading] = []
         for group in _direction_groups(reader, lines):
@@ -108,7 +115,7 @@ class LocalLocator(BaseLocator):
         types = {c.card_type for c in cards}
         card_type = types.pop() if len(types) == 1 else None
         quad = Polygon.of(cards[0].frame.to_image(cards[0].extent(1.0).corners()).tolist())
-        return Detection(1, tuple(fields), card_type, quad, tuple(dict.fromkeys(problems)))
+        return Detection(1, tuple(fields), card_type, quad, tuple(dict.fromkeys(problems)), portrait_searched=True)
 
     def _zoomed(self, reader: LineReader, bgr: np.ndarray, lines: list[Line], ratio: float) -> list[Line]:
         """Detect again, enlarged, where small text was seen (each cluster of lines on its own)."""
@@ -157,12 +164,14 @@ class LocalLocator(BaseLocator):
             if card.card_type is CardType.DRIVER_LICENSE and not any(
                 hit.label.field == "issuing_authority" for hit in card.hits
             ):
-                card.seal = find_seal(rgb, card.frame, region)
+                # on the card only: a red table or sticker beside it is no seal
+                near = Box(ext.u0 - 4.0 * h, ext.v0 - 4.0 * h, ext.u1 + 4.0 * h, ext.v1 + 4.0 * h)
+                card.seal = find_seal(rgb, card.frame, near)
                 if card.seal is not None:  # the seal is no photo (its core: the text mask grows it)
                     b = card.seal.box
                     core = Box(b.u0 + 0.6 * h, b.v0 + 0.6 * h, b.u1 - 0.6 * h, b.v1 - 0.6 * h)
                     text.append(card.frame.to_image(core.corners()))
-            card.portrait = find_portrait(rgb, card.frame, region, text, keep)
+            card.portrait = find_portrait(rgb, card.frame, region, text, keep, ext)
             card.unknown = []
         build_cells(card, image_box, card.frame)
         if infer_rows(card):
