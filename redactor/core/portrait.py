@@ -397,10 +397,8 @@ def find_seal(rgb: np.ndarray, frame: CardFrame, region: Box) -> Found | None:
     best: tuple[int, int] | None = None
     for k in range(1, count):
         x, y, w, h, area = (int(v) for v in stats[k])
-        size = min(w, h) / CELLS_PER_TEXT_HEIGHT
-        if not (MIN_SEAL_SIZE <= size and max(w, h) / CELLS_PER_TEXT_HEIGHT <= MAX_SEAL_SIZE) or not (
-            0.6 <= w / h <= 1.6
-        ):
+        smallest, largest = min(w, h) / CELLS_PER_TEXT_HEIGHT, max(w, h) / CELLS_PER_TEXT_HEIGHT
+        if smallest < MIN_SEAL_SIZE or largest > MAX_SEAL_SIZE or not 0.6 <= w / h <= 1.6:
             continue  # a red table or sticker is no seal
         if best is None or area > best[0]:
             best = (area, k)
