@@ -32,9 +32,12 @@ Quad = np.ndarray | Sequence[Sequence[float]]
 CELLS_PER_TEXT_HEIGHT = 5.0
 #: A portrait is this many text heights tall at least / at most.
 MIN_PORTRAIT_HEIGHT = 3.5
-MAX_PORTRAIT_HEIGHT = 22.0
+MAX_PORTRAIT_HEIGHT = 16.0
 #: ... and this wide for its height.
 MIN_ASPECT, MAX_ASPECT = 0.35, 1.6
+#: A photo lies at most this many text heights beyond the card's text, along its rows and
+#: across them (the photo stands beside the rows, within the card's height).
+OUTSIDE_TEXT = (7.0, 3.0)
 #: Width for height of a card photo (ID card 26 x 32 mm, licence 22 x 32 mm).
 PHOTO_ASPECT = 0.75
 #: Share of its bounding box a portrait blob fills, at least.
@@ -218,13 +221,15 @@ def find_portrait(
     text: Sequence[Quad],
     avoid: Sequence[Quad] = (),
     rows: Box | None = None,
+    exclude: Sequence[Quad] = (),
 ) -> Found | None:
     """The photo area inside ``region`` (card-aligned), away from the ``text`` lines.
 
     ``avoid`` are lines that must stay visible (values the policy keeps): the margin added
     around the photo stops short of them. ``rows`` (card-aligned) is where the card's text
     rows are: a photo is printed beside them, so a blob mostly above or below them (a
-    shadow, the page a card lies on) is not one.
+    shadow, the page a card lies on) is not one. ``exclude`` are areas known to be something
+    else (a seal), taken out exactly, without the margin text gets.
     """
     import cv2
 
@@ -244,6 +249,8 @@ def find_portrait(
     # Red seal ink (and its faint rim) is not a photo, and nothing off the card is.
     ink &= ~cv2.dilate(grid.red.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     ink &= _card_area(~ink & ~text_mask, text_mask)
+    if exclude:
+        ink &= ~_blocked(grid, frame, exclude, 0.0)
     closed = cv2.morphologyEx(
         ink.astype(np.uint8), cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     )
@@ -263,6 +270,16 @@ def find_portrait(
             v1 = rows.v1 - grid.region.v0
             beside = min(v1, (y + h) * grid.cell) - max(v0, y * grid.cell)
             if beside < 0.5 * h * grid.cell:
+                continue
+            # printed beside the text, not far beyond it (the table under the card)
+            along, across = (r * frame.text_height for r in OUTSIDE_TEXT)
+            blob = grid.cell_box(x, y, x + w, y + h)
+            if (
+                blob.u0 < rows.u0 - along
+                or blob.u1 > rows.u1 + along
+                or blob.v0 < rows.v0 - across
+                or blob.v1 > rows.v1 + across
+            ):
                 continue
         # The share of the blob's box that is text decides against label columns.
         text_share = float(text_mask[y : y + h, x : x + w].mean())
@@ -406,8 +423,11 @@ def find_seal(rgb: np.ndarray, frame: CardFrame, region: Box) -> Found | None:
         return None
     x, y, w, h, _ = (int(v) for v in stats[best[1]])
     blob = grid.cell_box(x, y, x + w, y + h)
-    pad = 0.3 * frame.text_height
-    out = Box(blob.u0 - pad, blob.v0 - pad, blob.u1 + pad, blob.v1 + pad)
+    # a seal is round: the square around its larger extent (a faint arc of its ring may not
+    # have shown as red), plus a margin
+    half = max(blob.width, blob.height) / 2 + 0.6 * frame.text_height
+    cu, cv = (blob.u0 + blob.u1) / 2, (blob.v0 + blob.v1) / 2
+    out = Box(cu - half, cv - half, cu + half, cv + half)
     return Found(out, Polygon.of(frame.to_image(out.corners()).tolist()), 92.0)
 
 

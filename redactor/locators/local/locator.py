@@ -161,17 +161,16 @@ class LocalLocator(BaseLocator):
             region = Box(ext.u0 - left * h, ext.v0 - top * h, ext.u1 + right * h, ext.v1 + bottom * h)
             # a "line" far taller than the text (the seal's ring of characters) hides no photo
             text = [ln.frame for ln in card.lines if ln.height <= 1.8 * h]
+            seal: list[np.ndarray] = []
             if card.card_type is CardType.DRIVER_LICENSE and not any(
                 hit.label.field == "issuing_authority" for hit in card.hits
             ):
                 # on the card only: a red table or sticker beside it is no seal
                 near = Box(ext.u0 - 4.0 * h, ext.v0 - 4.0 * h, ext.u1 + 4.0 * h, ext.v1 + 4.0 * h)
                 card.seal = find_seal(rgb, card.frame, near)
-                if card.seal is not None:  # the seal is no photo (its core: the text mask grows it)
-                    b = card.seal.box
-                    core = Box(b.u0 + 0.6 * h, b.v0 + 0.6 * h, b.u1 - 0.6 * h, b.v1 - 0.6 * h)
-                    text.append(card.frame.to_image(core.corners()))
-            card.portrait = find_portrait(rgb, card.frame, region, text, keep, ext)
+                if card.seal is not None:  # the seal is no photo
+                    seal = [card.frame.to_image(card.seal.box.corners())]
+            card.portrait = find_portrait(rgb, card.frame, region, text, keep, card.extent(0.0), seal)
             card.unknown = []
         build_cells(card, image_box, card.frame)
         if infer_rows(card):
