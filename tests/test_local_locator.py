@@ -40,6 +40,8 @@ def test_committed_samples(locator, path):
     assert result.all_sensitive_covered, result.failures()
     wanted = {"issuing_authority", "valid_period"} if result.kind == "id_back" else {"name", "address", "portrait"}
     assert {f.field for f in result.sensitive} >= wanted
+    if result.variant == "scan":  # on photos a kept value may be boxed with a doubtful neighbour
+        assert result.kept_intact is not False, result.failures()
 
 
 def _rotate(image: Image.Image, truth: dict, quarter_turns: int) -> tuple[Image.Image, dict]:

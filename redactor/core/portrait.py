@@ -32,7 +32,7 @@ Quad = np.ndarray | Sequence[Sequence[float]]
 CELLS_PER_TEXT_HEIGHT = 5.0
 #: A portrait is this many text heights tall at least / at most.
 MIN_PORTRAIT_HEIGHT = 3.5
-MAX_PORTRAIT_HEIGHT = 16.0
+MAX_PORTRAIT_HEIGHT = 13.5
 #: ... and this wide for its height.
 MIN_ASPECT, MAX_ASPECT = 0.35, 1.6
 #: A photo lies at most this many text heights beyond the card's text, along its rows and

@@ -40,6 +40,9 @@ SMALL_DET_HEIGHT = 13.0
 ZOOM_DET_HEIGHT = 26.0
 ZOOM_LIMIT = 1280
 MAX_CARDS = 4
+#: A cluster of lines votes on its own reading direction (0/180) from this many lines on:
+#: a card of its own; fewer lines (a label and its value) keep their group's direction.
+REVOTE_LINES = 6
 #: Detector boxes this many times taller than the typical line are shapes, not text.
 GIANT_LINE = 2.6
 #: Fields a policy usually keeps: a value in their band must look like one to stay visible.
@@ -216,7 +219,7 @@ def _direction_groups(reader: LineReader, lines: list[Line]) -> list[list[Line]]
     for members in by_axis:
         frame = _frame(members)
         for cluster in clusters(members, frame):
-            if len(cluster) >= 2:
+            if len(cluster) >= REVOTE_LINES:
                 cluster = _revote(reader, cluster)
             placed = False
             for g in groups:

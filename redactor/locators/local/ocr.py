@@ -25,6 +25,8 @@ CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
 REC_HEIGHT = 48
 #: Crops recognised together (sorted by width, so a batch pads little).
 REC_BATCH = 6
+#: ... whose widths differ by at most this factor.
+REC_WIDTH_SPREAD = 1.25
 
 
 def _model_dir() -> Path:
@@ -160,8 +162,7 @@ class OcrModels:
             return []
         out: list[Reading | None] = [None] * len(crops)
         order = sorted(range(len(crops)), key=lambda i: crops[i].shape[1] / max(1, crops[i].shape[0]))
-        for start in range(0, len(order), REC_BATCH):
-            batch = order[start : start + REC_BATCH]
+        for batch in _similar_widths(order, [c.shape[1] / max(1, c.shape[0]) for c in crops]):
             tensor, widths = self._batch_widths([crops[i] for i in batch], REC_HEIGHT)
             logits = self.rec.run(None, {self.rec.get_inputs()[0].name: tensor})[0]
             steps = logits.shape[1]
@@ -209,6 +210,19 @@ class OcrModels:
             resized = cv2.resize(crop, (w, height)).astype(np.float32)
             tensor[i, :, :, :w] = ((resized / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)
         return tensor
+
+
+def _similar_widths(order: list[int], ratios: list[float]) -> list[list[int]]:
+    """Batches (in ``order``, sorted by width) of at most :data:`REC_BATCH` crops whose widths
+    differ by at most :data:`REC_WIDTH_SPREAD`: padding a short crop to a long one's width
+    changes what the recogniser reads in it."""
+    batches: list[list[int]] = []
+    for i in order:
+        if batches and len(batches[-1]) < REC_BATCH and ratios[i] <= REC_WIDTH_SPREAD * ratios[batches[-1][0]]:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
 
 
 _shared: OcrModels | None = None
