@@ -103,8 +103,10 @@ def test_minimal_policy_intent_and_fails_closed() -> None:
     policy = load_bundled_policy("minimal")
     masked = {"id_number", "license_number", "address", UNKNOWN_FIELD}
     for card_type in CardType:
+        # the ID card back shows nothing but 签发机关 and 有效期限: both masked there
+        wanted = masked | ({"issuing_authority", "valid_period"} if card_type is CardType.ID_CARD_BACK else set())
         for field_id, action in actions(policy, card_type).items():
-            assert action is (Action.BOX if field_id in masked else Action.KEEP), (card_type, field_id)
+            assert action is (Action.BOX if field_id in wanted else Action.KEEP), (card_type, field_id)
     assert policy.rule_for(None, None).action is Action.BOX
 
 
@@ -546,3 +548,21 @@ _NEAR_VALID = st.fixed_dictionaries(
 @given(_NEAR_VALID)
 def test_fuzz_near_valid_policies(value: dict[str, Any]) -> None:
     _assert_loads_or_policy_error(yaml.safe_dump(value, allow_unicode=True, sort_keys=False))
+
+
+@pytest.mark.parametrize("name", ["default", "strict", "minimal"])
+def test_every_bundled_policy_masks_the_id_card_back(name):
+    from redactor.core.fields import ID_CARD_BACK_FIELDS, CardType
+    from redactor.policy_files import load_bundled_policy
+
+    policy = load_bundled_policy(name)
+    for field_id in ID_CARD_BACK_FIELDS:
+        assert policy.rule_for(CardType.ID_CARD_BACK, field_id).action.value != "keep", (name, field_id)
+
+
+def test_card_types_accept_the_id_card_back():
+    policy = load_policy("version: 1\ncard_types:\n  IDCardBack:\n    fields: {valid_period: blur}\n", "p.yaml")
+    from redactor.core.fields import CardType
+
+    assert policy.rule_for(CardType.ID_CARD_BACK, "valid_period").action.value == "blur"
+    assert policy.rule_for(CardType.DRIVER_LICENSE, "valid_period").action.value == "box"
