@@ -97,3 +97,22 @@ def test_portrait_not_inferable_quarantines():
     plan = plan_redaction(few, POLICY, W, H)
     assert plan.decision is Decision.QUARANTINED
     assert any("portrait" in r for r in plan.reasons)
+
+
+def test_padding_never_reaches_into_a_kept_value():
+    # a large photo 12 px from a kept value: 15% of its height as padding would cover the value
+    photo = LocatedField.named("portrait", 95, Polygon.rect(600, 40, 900, 440), CardType.ID_CARD)
+    kept = LocatedField.named("gender", 95, Polygon.rect(540, 100, 588, 140), CardType.ID_CARD)
+    policy = load_policy("version: 1\nfields: {gender: keep}\nportrait: {action: box, padding: 0.15}\n")
+    plan = plan_redaction(id_card(drop=("portrait", "gender"), extra=(photo, kept)), policy, W, H)
+    region = next(
+        op.region for op, a in zip(plan.ops, [a for a in plan.applied if a.action != "keep"]) if a.located.is_portrait
+    )
+    x0, _, x1, _ = region.box
+    assert x0 >= 588 and x0 <= 600  # padded, but stopped short of the kept value
+    far = load_policy("version: 1\nfields: {gender: keep}\nportrait: {action: box, padding: 0.15}\n")
+    alone = plan_redaction(id_card(drop=("portrait",), extra=(photo,)), far, W, H)
+    free = next(
+        op.region for op, a in zip(alone.ops, [a for a in alone.applied if a.action != "keep"]) if a.located.is_portrait
+    )
+    assert free.box[0] < x0  # with no kept value beside it the full padding applies

@@ -48,16 +48,18 @@ def _op_for(
     height: int,
     keep_clear: Sequence[Polygon] = (),
 ) -> MaskOp:
-    """The mask for one field. A photo's padding stops short of ``keep_clear`` (the kept
-    values): the photo's polygon already carries a margin, and a padding that is a share of
-    a photo's height would otherwise reach across to a kept value beside it."""
+    """The mask for one field. Its padding stops short of ``keep_clear`` (the kept values):
+    padding is a share of the polygon's height, so around a photo or a seal it would reach
+    across to a kept value beside it. The polygon itself is never shrunk."""
     polygon = located.polygon.clamped(width, height)
     h = text_height(polygon)
     padding = 0.0 if located.estimated else rule.padding * h  # an estimate carries its own margin
     for other in keep_clear:
-        gap = polygon_gap(polygon, other)
-        if gap > 0.0:  # a mitred offset reaches at most sqrt(2) x the padding at a corner
-            padding = min(padding, max(0.0, (gap - 1.0) / 1.5))
+        if padding <= 0.0:
+            break
+        # a mitred offset reaches at most sqrt(2) x the padding at a corner; polygons that
+        # already touch get none
+        padding = min(padding, max(0.0, (polygon_gap(polygon, other) - 1.0) / 1.5))
     region = grow(polygon, padding, width, height)
     strength = effective_strength(action.value, rule.strength, scale, h)
     return MaskOp(region, action.value, rule.color, strength)
@@ -122,7 +124,7 @@ def plan_redaction(
     kept = [f.polygon.clamped(width, height) for f, _, action, _ in decided if action is Action.KEEP]
 
     for located, rule, action, why in decided:
-        op = _op_for(located, rule, action, scale, width, height, kept if located.is_portrait else ())
+        op = _op_for(located, rule, action, scale, width, height, kept)
         if action is not Action.KEEP and located.polygon.clamped(width, height).area() < 1.0:
             doubt.append(f"{located.canonical or 'unknown field'}: polygon lies outside the image")
         strength = op.strength_px if action in (Action.BLUR, Action.PIXELATE) else None

@@ -308,7 +308,7 @@ def find_portrait(
         out = Box(out.u0 - grow, out.v0, out.u1 + grow, out.v1)
     # clear of kept values by a gap that outlasts a policy's padding of the photo (5% of its height)
     gap = 0.3 * frame.text_height + 0.07 * out.height
-    out = _clear_of(out, blob, [Box.around(frame.to_card(q)) for q in avoid], gap)
+    out = clear_of(out, blob, [Box.around(frame.to_card(q)) for q in avoid], gap)
     score = float(min(95.0, 70.0 + 30.0 * fill))
     return Found(out, Polygon.of(frame.to_image(out.corners()).tolist()), score)
 
@@ -364,7 +364,7 @@ def _card_area(background: np.ndarray, text: np.ndarray) -> np.ndarray:
     return area.astype(bool)
 
 
-def _clear_of(box: Box, core: Box, keep: list[Box], gap: float) -> Box:
+def clear_of(box: Box, core: Box, keep: list[Box], gap: float) -> Box:
     """Shrink ``box`` (never below ``core``) so that it overlaps none of ``keep``."""
     u0, v0, u1, v1 = box.u0, box.v0, box.u1, box.v1
     for k in keep:

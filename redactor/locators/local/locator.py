@@ -21,7 +21,7 @@ import threading
 import numpy as np
 
 from redactor.core.fields import PORTRAIT, CardType, CardTypeHint
-from redactor.core.portrait import Box, CardFrame, find_portrait, find_seal
+from redactor.core.portrait import Box, CardFrame, Found, clear_of, find_portrait, find_seal
 from redactor.core.results import Detection, LocatedField, Polygon
 from redactor.locators.base import BaseLocator, LocateRequest
 from redactor.locators.local.cards import CardReading, Cell, Span, assemble, build_cells, infer_rows, kept_value_ok
@@ -173,12 +173,23 @@ class LocalLocator(BaseLocator):
                 card.seal = find_seal(rgb, card.frame, near)
                 if card.seal is not None:  # the seal is no photo
                     seal = [card.frame.to_image(card.seal.box.corners())]
+                    card.seal = _clear_of_kept(card.seal, card, keep)
             card.portrait = find_portrait(rgb, card.frame, region, text, keep, card.extent(0.0), seal)
             card.unknown = []
         build_cells(card, image_box, card.frame)
         if infer_rows(card):
             card.unknown = []
             build_cells(card, image_box, card.frame)
+
+
+def _clear_of_kept(found: Found, card: CardReading, keep: list[np.ndarray]) -> Found:
+    """The seal's square, its margin pulled back from kept values (a seal printed over the
+    lower labels sits next to the vehicle class)."""
+    h = card.frame.text_height
+    b = found.box
+    core = Box(b.u0 + 0.8 * h, b.v0 + 0.8 * h, b.u1 - 0.8 * h, b.v1 - 0.8 * h)
+    box = clear_of(b, core, [Box.around(card.frame.to_card(q)) for q in keep], 0.3 * h)
+    return Found(box, Polygon.of(card.frame.to_image(box.corners()).tolist()), found.score)
 
 
 def _allowed(hint: CardTypeHint) -> set[CardType]:
