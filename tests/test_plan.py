@@ -108,7 +108,7 @@ def test_padding_never_reaches_into_a_kept_value():
     region = next(
         op.region for op, a in zip(plan.ops, [a for a in plan.applied if a.action != "keep"]) if a.located.is_portrait
     )
-    x0, _, x1, _ = region.box
+    x0, _, _, _ = region.box
     assert x0 >= 588 and x0 <= 600  # padded, but stopped short of the kept value
     far = load_policy("version: 1\nfields: {gender: keep}\nportrait: {action: box, padding: 0.15}\n")
     alone = plan_redaction(id_card(drop=("portrait",), extra=(photo,)), far, W, H)

@@ -306,9 +306,8 @@ def find_portrait(
     if out.width < PHOTO_ASPECT * out.height:
         grow = (PHOTO_ASPECT * out.height - out.width) / 2
         out = Box(out.u0 - grow, out.v0, out.u1 + grow, out.v1)
-    # clear of kept values by a gap that outlasts a policy's padding of the photo (5% of its height)
-    gap = 0.3 * frame.text_height + 0.07 * out.height
-    out = clear_of(out, blob, [Box.around(frame.to_card(q)) for q in avoid], gap)
+    # clear of kept values (the plan keeps the policy's padding clear of them too)
+    out = clear_of(out, blob, [Box.around(frame.to_card(q)) for q in avoid], 0.3 * frame.text_height)
     score = float(min(95.0, 70.0 + 30.0 * fill))
     return Found(out, Polygon.of(frame.to_image(out.corners()).tolist()), score)
 

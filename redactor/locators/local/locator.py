@@ -47,6 +47,9 @@ REVOTE_LINES = 6
 GIANT_LINE = 2.6
 #: Fields a policy usually keeps: a value in their band must look like one to stay visible.
 KEPT_CANDIDATES = frozenset({"gender", "ethnicity", "nationality", "vehicle_class"})
+#: A kept field's polygon is its value's own lines from this score on (below it, the policy's
+#: ``uncertain`` action masks the whole band).
+KEPT_SCORE = 85.0
 #: Where the photo is looked for, in text heights around what was read on the card.
 PORTRAIT_REACH = (2.0, 2.5, 5.0, 2.0)  # left, top, right, bottom
 
@@ -308,7 +311,12 @@ def _fields(card: CardReading) -> list[LocatedField]:
             for part in [*_strips(cell.quad, card.frame.text_height), *[s.quad for s in spans]]:
                 out.append(LocatedField(cell.hit.label.text, score, Polygon.of(part.tolist()), card_type, field_id))
             continue
-        points = np.vstack([cell.quad, *[s.quad for s in spans]]).astype(np.float32)
+        if field_id in KEPT_CANDIDATES and spans and score >= KEPT_SCORE:
+            # a value a policy may keep is reported where it is printed, not as its whole band:
+            # what stays visible is the value, and masks beside it keep clear of the value
+            points = np.vstack([s.quad for s in spans]).astype(np.float32)
+        else:
+            points = np.vstack([cell.quad, *[s.quad for s in spans]]).astype(np.float32)
         hull = cv2.convexHull(points).reshape(-1, 2)
         out.append(LocatedField(cell.hit.label.text, score, Polygon.of(hull.tolist()), card_type, field_id))
     if card.portrait is not None:
