@@ -302,6 +302,10 @@ def find_portrait(
     if blob.width < 0.6 * blob.height:
         # a head without shoulders (clothes the colour of the card): the photo reaches well below
         out = Box(out.u0, out.v0, out.u1, out.v1 + 0.35 * blob.height)
+    if out.width > PHOTO_ASPECT * 1.05 * out.height:
+        # wider than a photo: only the head showed (shoulders and backdrop the card's grey, as
+        # on a photocopy); a head sits at the top of its photo, so the photo reaches further down
+        out = Box(out.u0, out.v0, out.u1, out.v0 + out.width / PHOTO_ASPECT)
     # a photo is about 4:5 (a figure alone may be narrower: its backdrop is like the card)
     if out.width < PHOTO_ASPECT * out.height:
         grow = (PHOTO_ASPECT * out.height - out.width) / 2
