@@ -31,13 +31,17 @@ Quad = np.ndarray | Sequence[Sequence[float]]
 #: enough that the card's guilloche lines (1-2 px) average out.
 CELLS_PER_TEXT_HEIGHT = 5.0
 #: A portrait is this many text heights tall at least / at most.
-MIN_PORTRAIT_HEIGHT = 3.5
+MIN_PORTRAIT_HEIGHT = 2.8
 MAX_PORTRAIT_HEIGHT = 13.5
 #: ... and this wide for its height.
 MIN_ASPECT, MAX_ASPECT = 0.35, 1.6
 #: A photo lies at most this many text heights beyond the card's text, along its rows and
 #: across them (the photo stands beside the rows, within the card's height).
 OUTSIDE_TEXT = (7.0, 3.0)
+#: A figure whose bottom fifth is on average narrower than this share of its width is a head alone.
+HEAD_NARROWING = 0.8
+#: ... and its photo is about this many times as tall as the head (hair to chin).
+HEAD_TO_PHOTO = 2.1
 #: Width for height of a card photo (ID card 26 x 32 mm, licence 22 x 32 mm).
 PHOTO_ASPECT = 0.75
 #: Share of its bounding box a portrait blob fills, at least.
@@ -214,6 +218,23 @@ def _blocked(grid: _Grid, frame: CardFrame, quads: Sequence[Quad], grow: float) 
     return mask.astype(bool)
 
 
+def _ink(grid: _Grid, frame: CardFrame, text: Sequence[Quad]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Cells that differ from the card's background (text excluded), the text cells, and the
+    card's area (the hull of the background around its text)."""
+    import cv2
+
+    text_mask = _blocked(grid, frame, text, 0.25 * frame.text_height)
+    near = cv2.dilate(text_mask.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    near &= ~cv2.dilate(text_mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    fitted = _background(grid.lab, ~text_mask, near)
+    if fitted is None:
+        return None
+    background, spread = fitted
+    distance = np.sqrt(((grid.lab - background) ** 2).sum(axis=2))
+    ink = (distance > min(MAX_CONTRAST, max(MIN_CONTRAST, 3.0 * spread))) & ~text_mask
+    return ink, text_mask, _card_area(~ink & ~text_mask, text_mask)
+
+
 def find_portrait(
     rgb: np.ndarray,
     frame: CardFrame,
@@ -237,18 +258,13 @@ def find_portrait(
     if grid is None:
         return None
     h_cells = CELLS_PER_TEXT_HEIGHT
-    text_mask = _blocked(grid, frame, text, 0.25 * frame.text_height)
-    near = cv2.dilate(text_mask.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
-    near &= ~cv2.dilate(text_mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    fitted = _background(grid.lab, ~text_mask, near)
-    if fitted is None:
+    found = _ink(grid, frame, text)
+    if found is None:
         return None
-    background, spread = fitted
-    distance = np.sqrt(((grid.lab - background) ** 2).sum(axis=2))
-    ink = (distance > min(MAX_CONTRAST, max(MIN_CONTRAST, 3.0 * spread))) & ~text_mask
+    ink, text_mask, card = found
     # Red seal ink (and its faint rim) is not a photo, and nothing off the card is.
     ink &= ~cv2.dilate(grid.red.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    ink &= _card_area(~ink & ~text_mask, text_mask)
+    ink &= card
     if exclude:
         ink &= ~_blocked(grid, frame, exclude, 0.0)
     closed = cv2.morphologyEx(
@@ -279,13 +295,15 @@ def find_portrait(
                 or blob.u1 > rows.u1 + along
                 or blob.v0 < rows.v0 - across
                 or blob.v1 > rows.v1 + across
+                or blob.u0 >= rows.u1  # a photo starts within the rows' length, beside them
+                or blob.u1 <= rows.u0
             ):
                 continue
         # The share of the blob's box that is text decides against label columns.
         text_share = float(text_mask[y : y + h, x : x + w].mean())
         if text_share > 0.25:
             continue
-        score = area * fill * (1.0 - text_share)
+        score = area * fill * fill * (1.0 - text_share)  # compact blobs (a face) before ragged ones
         if best is None or score > best[0]:
             best = (score, (x, y, w, h, area))
     if best is None:
@@ -299,9 +317,14 @@ def find_portrait(
     side = 0.14 * blob.width + 0.6 * th
     top = 0.22 * blob.height + 0.5 * th
     out = Box(blob.u0 - side, blob.v0 - top, blob.u1 + side, blob.v1 + 0.12 * blob.height + 0.4 * th)
-    if blob.width < 0.6 * blob.height:
-        # a head without shoulders (clothes the colour of the card): the photo reaches well below
-        out = Box(out.u0, out.v0, out.u1, out.v1 + 0.35 * blob.height)
+    if _head_only(closed[y : y + h, x : x + w]):
+        # a head without shoulders (clothes and backdrop the card's colour, as on a grey
+        # photocopy): a head fills the upper half of its photo, which reaches about as far
+        # again below the chin, and is about 4:5
+        tall = HEAD_TO_PHOTO * blob.height
+        wide = max(out.width, PHOTO_ASPECT * tall)
+        cu = (blob.u0 + blob.u1) / 2
+        out = Box(cu - wide / 2, out.v0, cu + wide / 2, max(out.v1, blob.v0 - 0.12 * tall + tall))
     if out.width > PHOTO_ASPECT * 1.05 * out.height:
         # wider than a photo: only the head showed (shoulders and backdrop the card's grey, as
         # on a photocopy); a head sits at the top of its photo, so the photo reaches further down
@@ -314,6 +337,22 @@ def find_portrait(
     out = clear_of(out, blob, [Box.around(frame.to_card(q)) for q in avoid], 0.3 * frame.text_height)
     score = float(min(95.0, 70.0 + 30.0 * fill))
     return Found(out, Polygon.of(frame.to_image(out.corners()).tolist()), score)
+
+
+def _head_only(blob: np.ndarray) -> bool:
+    """Whether a figure's mask (cells) narrows at its bottom, as a head does at the chin:
+    shoulders make the bottom of a figure its widest part."""
+    rows = blob.astype(bool)
+    if rows.shape[0] < 5:
+        return False
+    spans = []
+    for row in rows:
+        cols = np.flatnonzero(row)
+        spans.append(int(cols[-1] - cols[0] + 1) if cols.size else 0)
+    widest = max(spans)
+    tail = spans[-max(1, len(spans) // 5) :]
+    bottom = sum(tail) / len(tail)
+    return widest > 0 and bottom < HEAD_NARROWING * widest
 
 
 def _figures(stats: np.ndarray, h_cells: float) -> list[tuple[int, int, int, int, int]]:
@@ -404,14 +443,21 @@ def _red(rgb: np.ndarray) -> np.ndarray:
     return np.asarray((r > 90) & (r > 1.6 * g) & (r > 1.5 * b))
 
 
-def find_seal(rgb: np.ndarray, frame: CardFrame, region: Box) -> Found | None:
-    """A licence's red seal (the issuing authority) inside ``region``, or ``None``."""
+def find_seal(rgb: np.ndarray, frame: CardFrame, region: Box, text: Sequence[Quad] = ()) -> Found | None:
+    """A licence's red seal (the issuing authority) inside ``region``, on the card (the
+    background around ``text``; a red shape beside the card is no seal), or ``None``."""
     import cv2
 
     grid = _resample(rgb, frame, region)
     if grid is None:
         return None
     red = grid.red.astype(np.uint8)
+    if text:
+        found = _ink(grid, frame, text)
+        if found is not None:
+            # the seal's ring lies on the card; grow the card a little (a seal may touch its edge)
+            card = cv2.dilate(found[2].astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+            red &= card.astype(np.uint8)
     closed = cv2.morphologyEx(red, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
     count, _, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
     best: tuple[int, int] | None = None

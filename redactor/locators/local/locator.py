@@ -173,7 +173,7 @@ class LocalLocator(BaseLocator):
             ):
                 # on the card only: a red table or sticker beside it is no seal
                 near = Box(ext.u0 - 4.0 * h, ext.v0 - 4.0 * h, ext.u1 + 4.0 * h, ext.v1 + 4.0 * h)
-                card.seal = find_seal(rgb, card.frame, near)
+                card.seal = find_seal(rgb, card.frame, near, text)
                 if card.seal is not None:  # the seal is no photo
                     seal = [card.frame.to_image(card.seal.box.corners())]
                     card.seal = _clear_of_kept(card.seal, card, keep)
