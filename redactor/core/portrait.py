@@ -295,8 +295,9 @@ def find_portrait(
                 or blob.u1 > rows.u1 + along
                 or blob.v0 < rows.v0 - across
                 or blob.v1 > rows.v1 + across
-                or blob.u0 >= rows.u1  # a photo starts within the rows' length, beside them
-                or blob.u1 <= rows.u0
+                # a photo starts about within the rows' length, beside them
+                or blob.u0 >= rows.u1 + 1.5 * frame.text_height
+                or blob.u1 <= rows.u0 - 1.5 * frame.text_height
             ):
                 continue
         # The share of the blob's box that is text decides against label columns.
@@ -544,7 +545,10 @@ def complete_portraits(detection: Detection, image: Image.Image, kept: frozenset
             hull.u0 - left * h, hull.v0 - top * h, hull.u1 + max(right * h, 0.5 * hull.width), hull.v1 + bottom * h
         )
         avoid = [f.polygon.points for f in fields if f.canonical in kept]
-        found = find_portrait(rgb, frame, region, [f.polygon.points for f in detection.fields], avoid, hull)
+        # the values' extent, grown by where labels and a title would be (AILicenseRec locates
+        # values only): the rows the photo stands beside
+        rows = Box(hull.u0 - 3.0 * h, hull.v0, hull.u1 + 4.0 * h, hull.v1)
+        found = find_portrait(rgb, frame, region, [f.polygon.points for f in detection.fields], avoid, rows)
         if found is not None:
             added.append(
                 LocatedField("portrait (found in the pixels)", found.score, found.polygon, card_type, PORTRAIT)
