@@ -86,6 +86,7 @@ class OcrModels:
         # The default arena keeps the peak of every input size ever seen; images vary in size,
         # so give memory back after each run (costs little next to the models themselves).
         options.enable_cpu_mem_arena = False
+        options.enable_mem_pattern = False
         providers = ["CPUExecutionProvider"]
         self.det = ort.InferenceSession(str(paths[DET_MODEL]), options, providers=providers)
         self.rec = ort.InferenceSession(str(paths[REC_MODEL]), options, providers=providers)
