@@ -30,7 +30,7 @@ from redactor.locators.local.reading import Line, LineReader, dominant_axis
 from redactor.locators.local.vocabulary import LABELS
 
 #: Longer image side the detector sees on the first pass (larger for big pages).
-DET_LIMIT = 640
+DET_LIMIT = 736
 PAGE_DET_LIMIT = 1152
 #: Images with a longer side above this are pages (photocopies, big scans).
 PAGE_SIZE = 1800
