@@ -41,7 +41,7 @@ OUTSIDE_TEXT = (7.0, 3.0)
 #: A figure whose bottom fifth is on average narrower than this share of its width is a head alone.
 HEAD_NARROWING = 0.8
 #: ... and its photo is about this many times as tall as the head (hair to chin).
-HEAD_TO_PHOTO = 2.1
+HEAD_TO_PHOTO = 2.5
 #: Width for height of a card photo (ID card 26 x 32 mm, licence 22 x 32 mm).
 PHOTO_ASPECT = 0.75
 #: Share of its bounding box a portrait blob fills, at least.
@@ -114,11 +114,14 @@ class Box:
 
 @dataclass(frozen=True)
 class Found:
-    """A region found from the pixels: its box (card-aligned), its polygon (image pixels) and a score."""
+    """A region found from the pixels: its box (card-aligned, margin included), its polygon
+    (image pixels), a score, and ``core``: the part actually seen (the margin is an estimate:
+    value bands stop at what was seen, not at the margin)."""
 
     box: Box
     polygon: Polygon
     score: float
+    core: Box | None = None
 
 
 @dataclass
@@ -337,7 +340,7 @@ def find_portrait(
     # clear of kept values (the plan keeps the policy's padding clear of them too)
     out = clear_of(out, blob, [Box.around(frame.to_card(q)) for q in avoid], 0.3 * frame.text_height)
     score = float(min(95.0, 70.0 + 30.0 * fill))
-    return Found(out, Polygon.of(frame.to_image(out.corners()).tolist()), score)
+    return Found(out, Polygon.of(frame.to_image(out.corners()).tolist()), score, blob)
 
 
 def _head_only(blob: np.ndarray) -> bool:
@@ -478,7 +481,7 @@ def find_seal(rgb: np.ndarray, frame: CardFrame, region: Box, text: Sequence[Qua
     half = max(blob.width, blob.height) / 2 + 0.6 * frame.text_height
     cu, cv = (blob.u0 + blob.u1) / 2, (blob.v0 + blob.v1) / 2
     out = Box(cu - half, cv - half, cu + half, cv + half)
-    return Found(out, Polygon.of(frame.to_image(out.corners()).tolist()), 92.0)
+    return Found(out, Polygon.of(frame.to_image(out.corners()).tolist()), 92.0, blob)
 
 
 def frame_from_quads(quads: Sequence[Quad]) -> CardFrame | None:

@@ -444,7 +444,7 @@ def build_cells(card: CardReading, image_box: Box, image_frame: CardFrame) -> No
         v0, v1 = -half, half
         for found in (card.portrait, card.seal):
             if found is not None:
-                stop = _before(frame, found, v0 - 0.2 * h, v1 + 0.2 * h, stop)
+                stop = _before(frame, found, v0 - 0.2 * h, v1 + 0.2 * h, stop, card.frame)
         # value spans on the row
         mine: list[Span] = []
         for span in spans:
@@ -476,7 +476,7 @@ def build_cells(card: CardReading, image_box: Box, image_frame: CardFrame) -> No
             v1 = max(bottom, floor if below is not None else bottom)
             for found in (card.portrait, card.seal):
                 if found is not None:
-                    stop = _before(frame, found, v0, v1, stop)
+                    stop = _before(frame, found, v0, v1, stop, card.frame)
         if mine:
             # the band is as tall as the value's text (a label box may have merged with the
             # sub-label under it), and never thinner than most of a line
@@ -536,9 +536,11 @@ def _image_stop(frame: RowFrame, image_box: Box, image_frame: CardFrame) -> floa
     return float(min(limits)) if limits else float("inf")
 
 
-def _before(frame: RowFrame, found: Found, v0: float, v1: float, stop: float) -> float:
-    """``stop`` pulled back to where the photo starts, when the photo lies on these rows ahead."""
-    uv = frame.uv(found.polygon.points)
+def _before(frame: RowFrame, found: Found, v0: float, v1: float, stop: float, card_frame: CardFrame) -> float:
+    """``stop`` pulled back to where the photo starts, when what was seen of it lies on these
+    rows ahead (its estimated margin does not cut a row short)."""
+    seen = found.core if found.core is not None else found.box
+    uv = frame.uv(card_frame.to_image(seen.corners()))
     pu0 = float(uv[:, 0].min())
     pv0, pv1 = float(uv[:, 1].min()), float(uv[:, 1].max())
     if pv1 < v0 or pv0 > v1 or pu0 <= 0:

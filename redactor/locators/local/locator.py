@@ -192,7 +192,7 @@ def _clear_of_kept(found: Found, card: CardReading, keep: list[np.ndarray]) -> F
     b = found.box
     core = Box(b.u0 + 0.8 * h, b.v0 + 0.8 * h, b.u1 - 0.8 * h, b.v1 - 0.8 * h)
     box = clear_of(b, core, [Box.around(card.frame.to_card(q)) for q in keep], 0.3 * h)
-    return Found(box, Polygon.of(card.frame.to_image(box.corners()).tolist()), found.score)
+    return Found(box, Polygon.of(card.frame.to_image(box.corners()).tolist()), found.score, found.core)
 
 
 def _allowed(hint: CardTypeHint) -> set[CardType]:
