@@ -9,6 +9,7 @@ found, every expected field was located, and every field has a mask or an explic
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,19 +48,22 @@ def _op_for(
     width: int,
     height: int,
     keep_clear: Sequence[Polygon] = (),
+    line_height: float = math.inf,
 ) -> MaskOp:
-    """The mask for one field. Its padding stops short of ``keep_clear`` (the kept values):
-    padding is a share of the polygon's height, so around a photo or a seal it would reach
-    across to a kept value beside it. The polygon itself is never shrunk."""
+    """The mask for one field. Padding is a share of the polygon's height, so around a photo or
+    a seal (many lines tall) it would reach across to a kept value beside it: the part of it
+    beyond a line's padding stops short of ``keep_clear`` (the kept values). A line's own
+    padding is never cut, and the polygon itself is never shrunk."""
     polygon = located.polygon.clamped(width, height)
     h = text_height(polygon)
     padding = 0.0 if located.estimated else rule.padding * h  # an estimate carries its own margin
+    floor = min(padding, rule.padding * line_height)
     for other in keep_clear:
-        if padding <= 0.0:
+        if padding <= floor:
             break
         # a mitred offset reaches at most sqrt(2) x the padding at a corner; polygons that
-        # already touch get none
-        padding = min(padding, max(0.0, (polygon_gap(polygon, other) - 1.0) / 1.5))
+        # already touch get no more than a line's
+        padding = max(floor, min(padding, (polygon_gap(polygon, other) - 1.0) / 1.5))
     region = grow(polygon, padding, width, height)
     strength = effective_strength(action.value, rule.strength, scale, h)
     return MaskOp(region, action.value, rule.color, strength)
@@ -122,9 +126,11 @@ def plan_redaction(
             reasons.append(f"{located.canonical}: low score, masked with the uncertain action")
         decided.append((located, rule, action, why))
     kept = [f.polygon.clamped(width, height) for f, _, action, _ in decided if action is Action.KEEP]
+    lines = [text_height(f.polygon.clamped(width, height)) for f in fields if not f.is_portrait]
+    line_height = statistics.median(lines) if lines else math.inf
 
     for located, rule, action, why in decided:
-        op = _op_for(located, rule, action, scale, width, height, kept)
+        op = _op_for(located, rule, action, scale, width, height, kept, line_height)
         if action is not Action.KEEP and located.polygon.clamped(width, height).area() < 1.0:
             doubt.append(f"{located.canonical or 'unknown field'}: polygon lies outside the image")
         strength = op.strength_px if action in (Action.BLUR, Action.PIXELATE) else None
