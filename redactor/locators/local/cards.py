@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from redactor.core.fields import PORTRAIT, CardType
+from redactor.core.fields import CardType
 from redactor.core.portrait import Box, CardFrame, Found
 from redactor.locators.local.reading import Line
 from redactor.locators.local.vocabulary import (
@@ -117,20 +117,15 @@ def _char_matches(read: str, printed: str) -> bool:
 
 
 def _find_in(text: str, word: str) -> list[tuple[int, bool]]:
-    """Where ``word`` occurs in ``text``: exactly, or (for words of 4+ characters, or 2-3
-    characters at the line's start) with one character misread."""
+    """Where ``word`` occurs in ``text`` (and whether exactly): a word of 4+ characters may have
+    one character misread, a shorter one only when it is the whole line."""
     out: list[tuple[int, bool]] = []
     n = len(word)
     for i in range(0, len(text) - n + 1):
-        chunk = text[i : i + n]
-        if chunk == word:
-            out.append((i, True))
-            continue
-        wrong = sum(not _char_matches(a, b) for a, b in zip(chunk, word, strict=True))
-        exact_chars = sum(a == b or CONFUSIONS.get(a) == b for a, b in zip(chunk, word, strict=True))
+        wrong = sum(not _char_matches(a, b) for a, b in zip(text[i : i + n], word, strict=True))
         if wrong == 0:
             out.append((i, True))
-        elif wrong == 1 and (n >= 4 or (i == 0 and n >= 2 and exact_chars >= 1 and n == len(text))):
+        elif wrong == 1 and (n >= 4 or (i == 0 and n == len(text))):
             out.append((i, False))
     return out
 
@@ -205,7 +200,7 @@ def _next_on_row(line: Line, candidates: list[Line], exclude: set[int]) -> Line 
 def title_sides(line: Line) -> frozenset[CardType] | None:
     """The sides a title line belongs to, or ``None`` when it is no title."""
     for words, sides in TITLES:
-        if words in line.text or (len(line.text) >= 5 and _find_in(line.text, words) and len(words) >= 5):
+        if words in line.text or (len(words) >= 5 and _find_in(line.text, words)):
             return sides
     return None
 
@@ -418,7 +413,7 @@ def spans_of(card: CardReading) -> list[Span]:
     return out
 
 
-def build_cells(card: CardReading, image_box: Box, image_frame: CardFrame) -> None:
+def build_cells(card: CardReading, image_box: Box) -> None:
     """Each label's value band, and which text spans fall in it; the rest is unknown text."""
     spans = spans_of(card)
     h_card = card.frame.text_height
@@ -434,7 +429,7 @@ def build_cells(card: CardReading, image_box: Box, image_frame: CardFrame) -> No
         half = h / 2
         # right stop: the next label on the row, the photo, the card's extent
         stop = _extent_stop(frame, extent, card.frame)
-        stop = min(stop, _image_stop(frame, image_box, image_frame))
+        stop = min(stop, _image_stop(frame, image_box))
         for other in blockers:
             if other is hit.quad:
                 continue
@@ -519,7 +514,7 @@ def _extent_stop(frame: RowFrame, extent: Box, card_frame: CardFrame) -> float:
     return float(frame.uv(corners)[:, 0].max())
 
 
-def _image_stop(frame: RowFrame, image_box: Box, image_frame: CardFrame) -> float:
+def _image_stop(frame: RowFrame, image_box: Box) -> float:
     """Where the row leaves the image (a card cropped at its edge is bounded by the image)."""
     # walk along the row's mid line until it leaves the image rectangle
     w, h = image_box.u1, image_box.v1
@@ -622,4 +617,4 @@ def kept_value_ok(field_id: str, text: str) -> bool:
     return pattern is None or bool(pattern.match(text))
 
 
-__all__ = ["PORTRAIT", "CardReading", "Cell", "LabelHit", "Span", "assemble", "build_cells", "kept_value_ok"]
+__all__ = ["CardReading", "Cell", "LabelHit", "Span", "assemble", "build_cells", "kept_value_ok"]

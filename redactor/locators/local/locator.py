@@ -24,10 +24,19 @@ from redactor.core.fields import PORTRAIT, CardType, CardTypeHint
 from redactor.core.portrait import Box, CardFrame, Found, clear_of, find_portrait, find_seal
 from redactor.core.results import Detection, LocatedField, Polygon
 from redactor.locators.base import BaseLocator, LocateRequest
-from redactor.locators.local.cards import CardReading, Cell, Span, assemble, build_cells, infer_rows, kept_value_ok
-from redactor.locators.local.ocr import OcrModels, shared_models
+from redactor.locators.local.cards import (
+    CardReading,
+    Cell,
+    Span,
+    assemble,
+    build_cells,
+    clusters,
+    infer_rows,
+    kept_value_ok,
+)
+from redactor.locators.local.ocr import OcrModels, crop_line, shared_models
 from redactor.locators.local.reading import Line, LineReader, dominant_axis
-from redactor.locators.local.vocabulary import LABELS
+from redactor.locators.local.vocabulary import KEPT_VALUE, LABELS
 
 #: Longer image side the detector sees on the first pass (larger for big pages).
 DET_LIMIT = 736
@@ -46,7 +55,7 @@ REVOTE_LINES = 6
 #: Detector boxes this many times taller than the typical line are shapes, not text.
 GIANT_LINE = 2.6
 #: Fields a policy usually keeps: a value in their band must look like one to stay visible.
-KEPT_CANDIDATES = frozenset({"gender", "ethnicity", "nationality", "vehicle_class"})
+KEPT_CANDIDATES = frozenset(KEPT_VALUE)
 #: A kept field's polygon is its value's own lines from this score on (below it, the policy's
 #: ``uncertain`` action masks the whole band).
 KEPT_SCORE = 85.0
@@ -88,7 +97,7 @@ class LocalLocator(BaseLocator):
         lines = reader.detect(bgr, limit)
         ratio = min(1.0, limit / max(size))
         if lines and float(np.median([ln.height for ln in lines])) * ratio < SMALL_DET_HEIGHT:
-            lines = self._zoomed(reader, bgr, lines, ratio) or lines
+            lines = self._zoomed(reader, bgr, lines) or lines
         if lines:
             # a "line" several times taller than the text is a shape (a seal's ring, a
             # sticker, a pattern of the table), not text on the card
@@ -123,31 +132,13 @@ class LocalLocator(BaseLocator):
         quad = Polygon.of(cards[0].frame.to_image(cards[0].extent(1.0).corners()).tolist())
         return Detection(1, tuple(fields), card_type, quad, tuple(dict.fromkeys(problems)), portrait_searched=True)
 
-    def _zoomed(self, reader: LineReader, bgr: np.ndarray, lines: list[Line], ratio: float) -> list[Line]:
+    def _zoomed(self, reader: LineReader, bgr: np.ndarray, lines: list[Line]) -> list[Line]:
         """Detect again, enlarged, where small text was seen (each cluster of lines on its own)."""
         h_img, w_img = bgr.shape[:2]
-        regions: list[list[float]] = []
         typical = float(np.median([ln.height for ln in lines]))
-        for ln in lines:
-            x0, y0 = ln.frame.min(axis=0)
-            x1, y1 = ln.frame.max(axis=0)
-            pad = 4.0 * typical
-            box = [x0 - pad, y0 - pad, x1 + pad, y1 + pad]
-            for r in regions:
-                if box[0] < r[2] and r[0] < box[2] and box[1] < r[3] and r[1] < box[3]:
-                    r[:] = [min(r[0], box[0]), min(r[1], box[1]), max(r[2], box[2]), max(r[3], box[3])]
-                    break
-            else:
-                regions.append(box)
-        # merging may make new overlaps: once more
-        merged: list[list[float]] = []
-        for r in sorted(regions, key=lambda r: (r[2] - r[0]) * (r[3] - r[1]), reverse=True):
-            for m in merged:
-                if r[0] < m[2] and m[0] < r[2] and r[1] < m[3] and m[1] < r[3]:
-                    m[:] = [min(m[0], r[0]), min(m[1], r[1]), max(m[2], r[2]), max(m[3], r[3])]
-                    break
-            else:
-                merged.append(list(r))
+        pad = 4.0 * typical
+        boxes = [[*(ln.frame.min(axis=0) - pad), *(ln.frame.max(axis=0) + pad)] for ln in lines]
+        merged = _merge_overlapping(boxes)
         out: list[Line] = []
         for r in merged[: MAX_CARDS * 2]:
             area = (max(0, int(r[0])), max(0, int(r[1])), min(w_img, int(r[2])), min(h_img, int(r[3])))
@@ -160,7 +151,7 @@ class LocalLocator(BaseLocator):
     def _read_card(self, card: CardReading, rgb: np.ndarray, image_box: Box) -> None:
         h = card.frame.text_height
         if card.card_type in (CardType.ID_CARD, CardType.DRIVER_LICENSE):
-            build_cells(card, image_box, card.frame)
+            build_cells(card, image_box)
             keep = [s.quad for cell in card.cells if cell.hit.label.field in KEPT_CANDIDATES for s in cell.spans]
             ext = card.extent(0.0)
             left, top, right, bottom = PORTRAIT_REACH
@@ -179,10 +170,10 @@ class LocalLocator(BaseLocator):
                     card.seal = _clear_of_kept(card.seal, card, keep)
             card.portrait = find_portrait(rgb, card.frame, region, text, keep, card.extent(0.0), seal)
             card.unknown = []
-        build_cells(card, image_box, card.frame)
+        build_cells(card, image_box)
         if infer_rows(card):
             card.unknown = []
-            build_cells(card, image_box, card.frame)
+            build_cells(card, image_box)
 
 
 def _clear_of_kept(found: Found, card: CardReading, keep: list[np.ndarray]) -> Found:
@@ -193,6 +184,21 @@ def _clear_of_kept(found: Found, card: CardReading, keep: list[np.ndarray]) -> F
     core = Box(b.u0 + 0.8 * h, b.v0 + 0.8 * h, b.u1 - 0.8 * h, b.v1 - 0.8 * h)
     box = clear_of(b, core, [Box.around(card.frame.to_card(q)) for q in keep], 0.3 * h)
     return Found(box, Polygon.of(card.frame.to_image(box.corners()).tolist()), found.score, found.core)
+
+
+def _merge_overlapping(boxes: list[list[float]]) -> list[list[float]]:
+    """Boxes (x0, y0, x1, y1) joined while any two overlap; largest first."""
+    merged: list[list[float]] = []
+    for box in boxes:
+        box = list(box)
+        while True:
+            hit = next((m for m in merged if box[0] < m[2] and m[0] < box[2] and box[1] < m[3] and m[1] < box[3]), None)
+            if hit is None:
+                break
+            merged.remove(hit)
+            box = [min(box[0], hit[0]), min(box[1], hit[1]), max(box[2], hit[2]), max(box[3], hit[3])]
+        merged.append(box)
+    return sorted(merged, key=lambda r: (r[2] - r[0]) * (r[3] - r[1]), reverse=True)
 
 
 def _allowed(hint: CardTypeHint) -> set[CardType]:
@@ -216,8 +222,6 @@ def _frame(lines: list[Line]) -> CardFrame:
 def _direction_groups(reader: LineReader, lines: list[Line]) -> list[list[Line]]:
     """Lines split by reading direction: each proximity cluster votes on 0/180 on its own
     (two cards in one photo may lie opposite ways)."""
-    from redactor.locators.local.cards import clusters
-
     if not lines:
         return []
     groups: list[list[Line]] = []
@@ -247,8 +251,6 @@ def _direction_groups(reader: LineReader, lines: list[Line]) -> list[list[Line]]
 
 
 def _revote(reader: LineReader, cluster: list[Line]) -> list[Line]:
-    from redactor.locators.local.ocr import crop_line
-
     longest = sorted(cluster, key=lambda ln: -ln.length)[:6]
     votes = reader.models.upside_down([crop_line(ln.image, ln.frame, 4.0) for ln in longest])
     if sum(1 for p in votes if p > 0.5) <= len(votes) / 2:

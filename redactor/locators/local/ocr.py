@@ -164,7 +164,7 @@ class OcrModels:
         out: list[Reading | None] = [None] * len(crops)
         order = sorted(range(len(crops)), key=lambda i: crops[i].shape[1] / max(1, crops[i].shape[0]))
         for batch in _similar_widths(order, [c.shape[1] / max(1, c.shape[0]) for c in crops]):
-            tensor, widths = self._batch_widths([crops[i] for i in batch], REC_HEIGHT)
+            tensor, widths = self._batch([crops[i] for i in batch], REC_HEIGHT)
             logits = self.rec.run(None, {self.rec.get_inputs()[0].name: tensor})[0]
             steps = logits.shape[1]
             for index, row, width in zip(batch, logits, widths, strict=True):
@@ -184,33 +184,24 @@ class OcrModels:
         """Probability that each crop's text is rotated by 180 degrees."""
         if not crops:
             return []
-        tensor = self._batch(crops, REC_HEIGHT, max_width=192)
+        tensor, _ = self._batch(crops, REC_HEIGHT, max_width=192)
         probs = self.cls.run(None, {self.cls.get_inputs()[0].name: tensor})[0]
         return [float(p[1]) for p in probs]
 
     @staticmethod
-    def _batch_widths(crops: list[np.ndarray], height: int) -> tuple[np.ndarray, list[int]]:
+    def _batch(crops: list[np.ndarray], height: int, max_width: int | None = None) -> tuple[np.ndarray, list[int]]:
+        """The crops resized to ``height`` (at most ``max_width`` wide), padded into one tensor,
+        and the width each crop took in it."""
         import cv2
 
         widths = [max(8, int(math.ceil(height * c.shape[1] / max(1, c.shape[0])))) for c in crops]
-        tensor = np.zeros((len(crops), 3, height, max(widths)), dtype=np.float32)
+        if max_width is not None:
+            widths = [min(w, max_width) for w in widths]
+        tensor = np.zeros((len(crops), 3, height, max_width or max(widths)), dtype=np.float32)
         for i, (crop, w) in enumerate(zip(crops, widths, strict=True)):
             resized = cv2.resize(crop, (w, height)).astype(np.float32)
             tensor[i, :, :, :w] = ((resized / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)
         return tensor, widths
-
-    @staticmethod
-    def _batch(crops: list[np.ndarray], height: int, max_width: int | None = None) -> np.ndarray:
-        import cv2
-
-        widths = [max(8, int(math.ceil(height * c.shape[1] / max(1, c.shape[0])))) for c in crops]
-        width = max(widths) if max_width is None else max_width
-        tensor = np.zeros((len(crops), 3, height, width), dtype=np.float32)
-        for i, (crop, w) in enumerate(zip(crops, widths, strict=True)):
-            w = min(w, width)
-            resized = cv2.resize(crop, (w, height)).astype(np.float32)
-            tensor[i, :, :, :w] = ((resized / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)
-        return tensor
 
 
 def _similar_widths(order: list[int], ratios: list[float]) -> list[list[int]]:

@@ -62,7 +62,7 @@ ENGLISH = re.compile(
 )
 
 #: Characters the recogniser confuses in labels (seen on blurred and photocopied cards).
-CONFUSIONS: dict[str, str] = {"刻": "别", "姐": "姓", "住": "住", "佳": "住", "往": "住", "证": "证", "正": "证"}
+CONFUSIONS: dict[str, str] = {"刻": "别", "姐": "姓", "佳": "住", "往": "住", "正": "证"}
 
 #: Values a kept field may show; anything else found in its place is masked as unknown.
 KEPT_VALUE = {
