@@ -24,6 +24,7 @@ from redactor.errors import RedactorError, UsageError
 from redactor.locators import Locator, ReplayLocator, make_locator
 from redactor.pipeline import ImageOutcome, redact_image
 from redactor.policy_files import load_bundled_policy, load_policy_file
+from redactor.verifiers import Verifier, default_verifier
 
 ImageInput = bytes | bytearray | memoryview | Image.Image | str | os.PathLike[str]
 
@@ -42,6 +43,8 @@ class RedactionResult:
     format: str | None
     card_type: CardType | None
     fields: tuple[AppliedField, ...]
+    #: The masked image passed the second look (None: verification off, or nothing masked).
+    verified: bool | None = None
 
     @property
     def redacted(self) -> bool:
@@ -67,6 +70,7 @@ class RedactionResult:
             "format": self.format,
             "card_type": self.card_type.value if self.card_type else None,
             "fields": [f.to_record() for f in self.fields],
+            "verified": self.verified,
         }
 
 
@@ -91,6 +95,8 @@ class Redactor:
     (``default``, ``strict``, ``minimal``) or YAML text; default: the bundled default.
     ``engine``: a :class:`Locator` or an engine name: ``local`` (offline OCR, the default)
     or ``replay`` (saved AILicenseRec responses).
+    ``verify``: a second look at every masked image before it is returned (on by default;
+    a failed look gives a ``quarantined`` result with the reason); or a :class:`Verifier`.
     """
 
     def __init__(
@@ -101,8 +107,13 @@ class Redactor:
         card_type: CardTypeHint | str = CardTypeHint.AUTO,
         jpeg_quality: int = DEFAULT_JPEG_QUALITY,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        verify: bool | Verifier = True,
     ) -> None:
         self.policy = _resolve_policy(policy)
+        #: The second look at every masked image (``verify=False``: off, by the caller's choice).
+        self.verifier: Verifier | None = (
+            verify if not isinstance(verify, bool) else (default_verifier() if verify else None)
+        )
         self.locator = make_locator(engine) if isinstance(engine, str) else engine
         try:
             self.card_type = CardTypeHint(card_type)
@@ -132,6 +143,7 @@ class Redactor:
             companion=companion,
             jpeg_quality=self.jpeg_quality,
             max_pixels=self.max_pixels,
+            verifier=self.verifier,
         )
         return _result(outcome)
 
@@ -169,4 +181,5 @@ def _result(outcome: ImageOutcome) -> RedactionResult:
         outcome.format,
         outcome.card_type,
         outcome.applied,
+        outcome.verified,
     )

@@ -7,6 +7,7 @@ Exit codes: 0 every image redacted; 1 some quarantined or failed; 2 usage errors
 from __future__ import annotations
 
 import datetime as _dt
+import enum
 import json
 import sys
 from pathlib import Path
@@ -24,6 +25,7 @@ from redactor.locators import Locator, make_locator
 from redactor.pipeline import MANIFEST_NAME, STATE_DIR, BatchRunner, RunOptions
 from redactor.policy_files import load_policy_option
 from redactor.storage import FolderStorage
+from redactor.verifiers import default_verifier
 
 app = typer.Typer(
     name="redactor",
@@ -73,6 +75,12 @@ StagingOption = Annotated[
 CardTypeOption = Annotated[
     CardTypeHint, typer.Option("--card-type", help="Card type hint for the locator.", case_sensitive=False)
 ]
+
+
+
+class VerifyMode(str, enum.Enum):
+    ON = "on"
+    OFF = "off"
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
@@ -271,6 +279,15 @@ def run(
             "~/.cache/redactor/checkpoints/<hash of SRC and DST>.jsonl for cos:// destinations)."
         ),
     ] = None,
+    verify: Annotated[
+        VerifyMode,
+        typer.Option(
+            "--verify",
+            help="A second look at every masked image before it is written (its own text detection on the "
+            "masked pixels): what fails goes to quarantine. 'off' is recorded in the report.",
+            case_sensitive=False,
+        ),
+    ] = VerifyMode.ON,
 ) -> None:
     """Redact every image below SRC into DST; images in doubt go to the quarantine folder or prefix."""
     try:
@@ -297,6 +314,7 @@ def run(
         in_place=in_place,
         jpeg_quality=jpeg_quality,
         max_pixels=max_pixels,
+        verifier=default_verifier() if verify is VerifyMode.ON else None,
     )
     if dry_run:
         quarantine_store = None

@@ -19,6 +19,7 @@ from redactor.errors import PolicyError, UsageError
 from redactor.evaluation import ImageResult, format_report, run_evaluation
 from redactor.locators import ENGINES, make_locator
 from redactor.policy_files import load_policy_option
+from redactor.verifiers import default_verifier
 
 EXIT_USAGE = 2
 
@@ -46,6 +47,12 @@ def eval_command(
         bool,
         typer.Option("--show-failures", help="List images with uncovered sensitive fields (field ids and reasons)."),
     ] = False,
+    verify: Annotated[
+        str,
+        typer.Option(
+            "--verify", help="on: measure what the pipeline writes, after its second look (the default); off: the plan."
+        ),
+    ] = "on",
 ) -> None:
     """Measure how well a locator and policy cover the ground-truth fields (prints figures, asserts nothing)."""
     try:
@@ -53,12 +60,15 @@ def eval_command(
             raise UsageError(f"{directory} is not a folder")
         pol = load_policy_option(policy)
         locator = make_locator(engine)
+        if verify not in ("on", "off"):
+            raise UsageError(f"--verify must be on or off, not {verify!r}")
+        verifier = default_verifier() if verify == "on" else None
     except (PolicyError, UsageError) as exc:
         typer.echo(f"redactor: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
 
     progress = _progress_printer()
-    evaluation = run_evaluation(directory, locator, pol, limit=limit, on_progress=progress)
+    evaluation = run_evaluation(directory, locator, pol, limit=limit, on_progress=progress, verifier=verifier)
     if progress is not None:
         sys.stderr.write("\r\033[K")
     if not evaluation.results:

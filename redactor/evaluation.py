@@ -22,17 +22,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from redactor.core.fields import PORTRAIT, CardType, CardTypeHint
 from redactor.core.imaging import EXTENSIONS, decode
-from redactor.core.masking import MaskOp
+from redactor.core.masking import MaskOp, apply_ops
 from redactor.core.plan import Plan, plan_redaction
 from redactor.core.policy import Action, Policy
 from redactor.core.results import Decision, Detection, LocatedField, Point
+from redactor.core.verification import Verdict
 from redactor.errors import RedactorError
 from redactor.generator.families import FAMILIES, HELD_OUT_FAMILIES, LEGACY_FAMILIES
 from redactor.locators.base import LocateRequest, Locator
 from redactor.pipeline import COMPANION_SUFFIXES, locate_fields
+from redactor.verifiers.base import Verifier, VerifyRequest
 
 TRUTH_SUFFIX = ".truth.json"
 #: A field counts as covered when at least this fraction of its ground-truth pixels is masked.
@@ -292,6 +295,9 @@ class ImageResult:
     error: str | None = None
     variant: str = ""
     families: tuple[str | None, ...] = ()  #: layout family of each truth card, by card index
+    #: The plan would have written the image; the second look quarantined it.
+    verifier_caught: bool = False
+    verify_ms: float | None = None
 
     @property
     def portrait_covered(self) -> bool | None:
@@ -377,6 +383,8 @@ class ImageResult:
             "quarantined_but_fine": self.quarantined_but_fine,
             "whole_image_masked": self.whole_image_masked,
             "portrait_covered": self.portrait_covered,
+            "verifier_caught": self.verifier_caught,
+            "verify_ms": None if self.verify_ms is None else round(self.verify_ms, 2),
             "families": list(self.families),
             "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 2),
             "fields": [f.to_record() for f in self.fields],
@@ -427,10 +435,20 @@ def evaluate_detection(
     policy: Policy,
     *,
     latency_ms: float | None = None,
+    image: Image.Image | None = None,
+    verifier: Verifier | None = None,
 ) -> ImageResult:
-    """Plan the masks for a detection and measure them against the truth (pure: no files, no clock)."""
+    """Plan the masks for a detection and measure them against the truth; with an ``image``
+    and a ``verifier``, a plan that would write the image gets the pipeline's second look
+    first (and may be quarantined by it)."""
     size = (truth.width, truth.height)
     plan = plan_redaction(detection, policy, *size)
+    decision, reasons = plan.decision, plan.reasons
+    caught, verify_ms = False, None
+    if verifier is not None and image is not None and decision is Decision.REDACTED and plan.applied:
+        verdict, verify_ms = verify_plan(verifier, image, plan, detection)
+        if not verdict.passed:
+            decision, reasons, caught = Decision.QUARANTINED, (*reasons, *verdict.reasons), True
     union = mask_union(plan.ops, *size)
     candidates = _candidates(detection, plan)
     multi = len(truth.cards) > 1
@@ -442,14 +460,28 @@ def evaluate_detection(
         group=truth.group,
         kind=truth.kind,
         redactable=truth.redactable,
-        decision=plan.decision,
-        reasons=plan.reasons,
+        decision=decision,
+        reasons=reasons,
         fields=fields,
         latency_ms=latency_ms,
         whole_image_masked=bool(union.all()),
         variant=truth.variant,
         families=tuple(c.family for c in truth.cards),
+        verifier_caught=caught,
+        verify_ms=verify_ms,
     )
+
+
+def verify_plan(verifier: Verifier, image: Image.Image, plan: Plan, detection: Detection) -> tuple[Verdict, float]:
+    """The pipeline's second look at ``image`` masked by ``plan``, and how long it took (ms)."""
+    masked = image.copy()
+    apply_ops(masked, list(plan.ops))
+    start = time.perf_counter()
+    try:
+        verdict = verifier.verify(VerifyRequest(image, masked, plan, detection))
+    except Exception as exc:  # as in the pipeline: a verifier that cannot look passes nothing
+        verdict = Verdict(False, (f"verification failed ({type(exc).__name__})",))
+    return verdict, (time.perf_counter() - start) * 1000
 
 
 def _unmeasured(name: str, truth: Truth, policy: Policy, reason: str, latency_ms: float | None) -> ImageResult:
@@ -481,7 +513,9 @@ def _companion(path: Path) -> Callable[[str], bytes | None]:
     return read
 
 
-def evaluate_image(path: Path, locator: Locator, policy: Policy, name: str | None = None) -> ImageResult:
+def evaluate_image(
+    path: Path, locator: Locator, policy: Policy, name: str | None = None, verifier: Verifier | None = None
+) -> ImageResult:
     """Decode (EXIF-upright), locate (timed), plan and measure one image against ``<image>.truth.json``."""
     label = name or path.name
     truth = load_truth(json.loads(path.with_name(path.name + TRUTH_SUFFIX).read_text("utf-8")))
@@ -497,7 +531,7 @@ def evaluate_image(path: Path, locator: Locator, policy: Policy, name: str | Non
     except Exception as exc:  # the pipeline quarantines on any locator error; so does the measurement
         return _unmeasured(label, truth, policy, f"locator error ({type(exc).__name__})", None)
     latency = (time.perf_counter() - start) * 1000
-    return evaluate_detection(label, truth, detection, policy, latency_ms=latency)
+    return evaluate_detection(label, truth, detection, policy, latency_ms=latency, image=image, verifier=verifier)
 
 
 def find_images(root: Path, limit: int | None = None) -> list[Path]:
@@ -580,6 +614,10 @@ class GroupSummary:
     portrait_covered_images: int = 0
     latencies: list[float] = field(default_factory=list)
     per_field: dict[str, FieldStats] = field(default_factory=dict)
+    #: quarantined by the second look: outputs that would have leaked / that were fine
+    verifier_saves: int = 0
+    verifier_false_alarms: int = 0
+    verify_latencies: list[float] = field(default_factory=list)
 
     def add(self, r: ImageResult) -> None:
         self.images += 1
@@ -600,6 +638,12 @@ class GroupSummary:
             self.portrait_covered_images += r.portrait_covered
         if r.latency_ms is not None:
             self.latencies.append(r.latency_ms)
+        if r.verifier_caught:
+            fine = r.all_sensitive_covered if r.redactable else r.whole_image_masked
+            self.verifier_false_alarms += fine
+            self.verifier_saves += not fine
+        if r.verify_ms is not None:
+            self.verify_latencies.append(r.verify_ms)
         for f in r.fields:
             if f.redactable:
                 self.per_field.setdefault(f.field, FieldStats()).add(f)
@@ -632,6 +676,11 @@ class GroupSummary:
             "quarantined_but_fine": self.quarantined_but_fine,
             "kept_intact_pct": self.kept_intact_pct,
             "portrait_covered_pct": self.portrait_covered_pct,
+            "verifier_saves": self.verifier_saves,
+            "verifier_false_alarms": self.verifier_false_alarms,
+            "verify_ms_median": None
+            if not self.verify_latencies
+            else round(statistics.median(self.verify_latencies), 2),
             "latency_ms": {
                 "median": None if not self.latencies else round(statistics.median(self.latencies), 2),
                 "p90": None if not self.latencies else round(_quantile(self.latencies, 0.9) or 0.0, 2),
@@ -711,10 +760,12 @@ class Evaluation:
     peak_rss_mb: float | None
     seconds: float
     families: dict[str, GroupSummary] = field(default_factory=dict)  #: see :func:`summarise_families`
+    verify: str = "off"
 
     def to_record(self) -> dict[str, Any]:
         return {
             "engine": self.engine,
+            "verify": self.verify,
             "policy": self.policy_source,
             "policy_sha256": self.policy_sha256,
             "peak_rss_mb": None if self.peak_rss_mb is None else round(self.peak_rss_mb, 1),
@@ -732,12 +783,13 @@ def run_evaluation(
     *,
     limit: int | None = None,
     on_progress: Callable[[ImageResult], None] | None = None,
+    verifier: Verifier | None = None,
 ) -> Evaluation:
     """Evaluate every image with a truth file below ``root`` (one at a time, so latencies are not contended)."""
     start = time.perf_counter()
     results: list[ImageResult] = []
     for path in find_images(root, limit):
-        result = evaluate_image(path, locator, policy, name=path.relative_to(root).as_posix())
+        result = evaluate_image(path, locator, policy, name=path.relative_to(root).as_posix(), verifier=verifier)
         results.append(result)
         if on_progress is not None:
             on_progress(result)
@@ -750,6 +802,7 @@ def run_evaluation(
         peak_rss_mb=peak_rss_mb(),
         seconds=time.perf_counter() - start,
         families=summarise_families(results),
+        verify="on" if verifier is not None else "off",
     )
 
 
@@ -807,7 +860,8 @@ def format_report(evaluation: Evaluation, *, show_failures: bool = False) -> str
     rows = [_summary_row(name, g) for name, g in evaluation.summary.items()]
     lines = [
         f"engine {evaluation.engine}, policy {evaluation.policy_source} "
-        f"({evaluation.policy_sha256[:12]}), {len(evaluation.results)} images in {evaluation.seconds:.1f} s",
+        f"({evaluation.policy_sha256[:12]}), verify {evaluation.verify}, "
+        f"{len(evaluation.results)} images in {evaluation.seconds:.1f} s",
         "",
         *_table(["group", *TABLE_COLUMNS], rows),
         "",
@@ -831,6 +885,12 @@ def format_report(evaluation: Evaluation, *, show_failures: bool = False) -> str
         field_rows.append([name, str(stats.n), located, estimated, _fmt(rec["coverage_pct"], "%"), iou, kept])
     lines += _table(["field", "n", "located", "estimated", "covered", "mean IoU", "kept"], field_rows)
     lines += ["", f"peak RSS (whole process): {_fmt(evaluation.peak_rss_mb, ' MB')}"]
+    if evaluation.verify == "on":
+        rec = overall.to_record()
+        lines.append(
+            f"second look: quarantined {overall.verifier_saves} outputs that would have leaked and "
+            f"{overall.verifier_false_alarms} that were fine; verify ms p50 {_fmt(rec['verify_ms_median'])}"
+        )
     lines.append(
         "coverage: >= 99% of a sensitive value's pixels masked (after padding); non-cards excluded. "
         "portrait covered: redacted images whose photo is >= 95% masked. "

@@ -27,9 +27,11 @@ from redactor.core.plan import Plan, plan_redaction
 from redactor.core.policy import Action, Policy
 from redactor.core.portrait import complete_portraits
 from redactor.core.results import AppliedField, Decision, Detection
+from redactor.core.verification import Verdict
 from redactor.errors import ImageError, LocatorError, RedactorError, ResponseParseError, StorageError
 from redactor.locators.base import SIDECAR_SUFFIX, LocateRequest, Locator, StoredObject
 from redactor.storage.base import Storage
+from redactor.verifiers.base import Verifier, VerifyRequest
 
 #: Files the pipeline itself reads or writes next to images; never treated as inputs.
 COMPANION_SUFFIXES = (SIDECAR_SUFFIX, ".truth.json", ".reason.json")
@@ -49,6 +51,8 @@ class ImageOutcome:
     applied: tuple[AppliedField, ...] = ()
     size: tuple[int, int] | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    #: The masked image passed the verifier (None: not verified, or never masked).
+    verified: bool | None = None
 
     def fields_record(self) -> list[dict[str, Any]]:
         return [a.to_record() for a in self.applied]
@@ -66,8 +70,12 @@ def redact_image(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     image: Image.Image | None = None,
     stored: StoredObject | None = None,
+    verifier: Verifier | None = None,
 ) -> ImageOutcome:
-    """Redact one image. Never raises for bad input: errors become a quarantine outcome."""
+    """Redact one image. Never raises for bad input: errors become a quarantine outcome.
+
+    With a ``verifier``, the masked image gets a second look before it is encoded: a failed
+    look quarantines it (``verifier=None`` is verification off, by the caller's choice)."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     try:
@@ -96,13 +104,32 @@ def redact_image(
     if plan.decision is not Decision.REDACTED:
         return outcome
     try:
-        masked = mask_and_encode(decoded, plan, jpeg_quality)
+        masked_image = mask_image(decoded, plan)
     except (RedactorError, OSError, ValueError) as exc:
         outcome.decision = Decision.QUARANTINED
         outcome.reasons = (*plan.reasons, f"masking failed ({type(exc).__name__})")
         return outcome
     t3 = time.perf_counter()
-    timings["mask_encode"] = (t3 - t2) * 1000
+    timings["mask"] = (t3 - t2) * 1000
+    if verifier is not None and plan.applied:
+        try:
+            verdict = verifier.verify(VerifyRequest(upright, masked_image, plan, detection))
+        except Exception as exc:  # a verifier that cannot look has not passed anything
+            verdict = Verdict(False, (f"verification failed ({type(exc).__name__})",))
+        timings["verify"] = (time.perf_counter() - t3) * 1000
+        outcome.verified = verdict.passed
+        if not verdict.passed:
+            outcome.decision = Decision.QUARANTINED
+            outcome.reasons = (*plan.reasons, *verdict.reasons)
+            return outcome
+    t4 = time.perf_counter()
+    try:
+        masked = bytes(encode(decoded, masked_image, jpeg_quality=jpeg_quality))
+    except (RedactorError, OSError, ValueError) as exc:
+        outcome.decision = Decision.QUARANTINED
+        outcome.reasons = (*plan.reasons, f"encoding failed ({type(exc).__name__})")
+        return outcome
+    timings["encode"] = (time.perf_counter() - t4) * 1000
     outcome.data = masked
     outcome.format = decoded.output_format
     return outcome
@@ -123,13 +150,17 @@ def locate_fields(locator: Locator, request: LocateRequest, policy: Policy) -> D
     return complete_portraits(detection, request.image, kept)
 
 
+def mask_image(decoded: Any, plan: Plan) -> Image.Image:
+    """The decoded image with the plan's masks applied (a copy: the original stays for the
+    verifier to compare with)."""
+    image: Image.Image = decoded.image.copy()
+    apply_ops(image, list(plan.ops))
+    return image
+
+
 def mask_and_encode(decoded: Any, plan: Plan, jpeg_quality: int = DEFAULT_JPEG_QUALITY) -> bytes:
     """Apply the plan's masks to the decoded image and encode it without metadata."""
-    image = decoded.image
-    if image.readonly or getattr(image, "_exclusive_fp", None) is not None:
-        image = image.copy()
-    apply_ops(image, list(plan.ops))
-    return bytes(encode(decoded, image, jpeg_quality=jpeg_quality))
+    return bytes(encode(decoded, mask_image(decoded, plan), jpeg_quality=jpeg_quality))
 
 
 # --------------------------------------------------------------------------- batches
@@ -148,6 +179,12 @@ class RunOptions:
     in_place: bool = False
     jpeg_quality: int = DEFAULT_JPEG_QUALITY
     max_pixels: int = DEFAULT_MAX_PIXELS
+    #: The second look at every masked image (``None``: off, by explicit choice).
+    verifier: Verifier | None = None
+
+    @property
+    def verify(self) -> str:
+        return "on" if self.verifier is not None else "off"
 
     def fingerprint(self) -> dict[str, Any]:
         """What must be unchanged for an earlier output to count as done."""
@@ -156,6 +193,7 @@ class RunOptions:
             "engine": self.locator.name,
             "card_type": self.card_type.value,
             "jpeg_quality": self.jpeg_quality,
+            "verify": self.verify,
         }
 
 
@@ -214,7 +252,7 @@ class Manifest:
 
     #: What an entry must match to count as done (compared as one digest: memory stays
     #: small even for a checkpoint of millions of objects).
-    FINGERPRINT = ("policy_sha256", "engine", "card_type", "jpeg_quality", "input_sha256")
+    FINGERPRINT = ("policy_sha256", "engine", "card_type", "jpeg_quality", "verify", "input_sha256", "sidecar_sha256")
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
@@ -286,6 +324,18 @@ class _SortedPresence:
 _IN_PLACE_TMP = f"{STATE_DIR}/in-place"
 
 
+def _companions_digest(companions: dict[str, bytes | None]) -> str | None:
+    """One sha256 over the companion files an image's location depends on (None: none used)."""
+    if not companions:
+        return None
+    h = hashlib.sha256()
+    for suffix in sorted(companions):
+        body = companions[suffix]
+        h.update(f"{suffix}:{-1 if body is None else len(body)}:".encode())
+        h.update(body or b"")
+    return h.hexdigest()
+
+
 class BatchRunner:
     """Runs the pipeline over every image of a source into a destination."""
 
@@ -333,7 +383,13 @@ class BatchRunner:
                 self._finish(fut.result())
         self.manifest.close()
         self.summary.seconds = time.perf_counter() - start
-        self._emit({"summary": self.summary.to_record(), "policy_sha256": self.options.policy.sha256})
+        self._emit(
+            {
+                "summary": self.summary.to_record(),
+                "policy_sha256": self.options.policy.sha256,
+                "verify": self.options.verify,
+            }
+        )
         return self.summary
 
     def _finish(self, record: dict[str, Any]) -> None:
@@ -366,7 +422,13 @@ class BatchRunner:
             self.report.flush()
 
     def _in_place(
-        self, key: str, data: bytes, content_type: str | None, stamp: dict[str, str], base: dict[str, Any]
+        self,
+        key: str,
+        data: bytes,
+        content_type: str | None,
+        stamp: dict[str, str],
+        base: dict[str, Any],
+        companions: dict[str, bytes | None],
     ) -> dict[str, Any]:
         """Replace the original by its masked copy, but only once the copy, written to a
         scratch key, was read back intact and decodes. An object that already carries this
@@ -381,7 +443,7 @@ class BatchRunner:
                 "previous_decision": Decision.REDACTED.value,
                 "reasons": ["already redacted in place with this policy"],
             }
-        outcome, record = self._redact(key, data, None, base)
+        outcome, record = self._redact(key, data, None, base, companions)
         if opts.dry_run:
             return record
         if outcome.decision is not Decision.REDACTED or outcome.data is None:
@@ -402,21 +464,37 @@ class BatchRunner:
         record["output_sha256"] = hashlib.sha256(outcome.data).hexdigest()
         return record
 
+    def _companions(self, key: str) -> dict[str, bytes | None]:
+        """The companion files the locator reads for ``key``, read once: what is hashed into
+        the manifest is what the locator gets."""
+        return {suffix: self.source.read_optional(key + suffix) for suffix in self.options.locator.companions}
+
     def _redact(
-        self, key: str, data: bytes, stored: StoredObject | None, base: dict[str, Any]
+        self,
+        key: str,
+        data: bytes,
+        stored: StoredObject | None,
+        base: dict[str, Any],
+        companions: dict[str, bytes | None] | None = None,
     ) -> tuple[ImageOutcome, dict[str, Any]]:
         """Run the one-image pipeline on ``key`` and start its report record."""
         opts = self.options
+        read = self._companions(key) if companions is None else companions
+
+        def companion(suffix: str) -> bytes | None:
+            return read[suffix] if suffix in read else self.source.read_optional(key + suffix)
+
         outcome = redact_image(
             data,
             policy=opts.policy,
             locator=opts.locator,
             card_type=opts.card_type,
             name=PurePosixPath(key).name,
-            companion=lambda suffix: self.source.read_optional(key + suffix),
+            companion=companion,
             jpeg_quality=opts.jpeg_quality,
             max_pixels=opts.max_pixels,
             stored=stored,
+            verifier=opts.verifier,
         )
         record: dict[str, Any] = {
             **base,
@@ -426,6 +504,7 @@ class BatchRunner:
             "size": list(outcome.size) if outcome.size else None,
             "fields": outcome.fields_record(),
             "timings_ms": {k: round(v, 1) for k, v in outcome.timings_ms.items()},
+            "verified": outcome.verified,
             "output": None,
             "quarantine": None,
         }
@@ -457,7 +536,8 @@ class BatchRunner:
         read_with_type = getattr(self.source, "read_with_type", None)
         data, content_type = read_with_type(key) if read_with_type is not None else (self.source.read(key), None)
         digest = hashlib.sha256(data).hexdigest()
-        fingerprint = {**opts.fingerprint(), "input_sha256": digest}
+        companions = self._companions(key)
+        fingerprint = {**opts.fingerprint(), "input_sha256": digest, "sidecar_sha256": _companions_digest(companions)}
         base.update(input_sha256=digest, policy_sha256=opts.policy.sha256, engine=opts.locator.name)
 
         done = self.manifest.previous(key, fingerprint)
@@ -476,9 +556,15 @@ class BatchRunner:
                 }
 
         source_tag = hashlib.md5(data).hexdigest()  # noqa: S324 - an ETag-like content tag, not security
-        stamp = {"redactor-policy": opts.policy.sha256, "redactor-source-etag": source_tag}
+        stamp = {
+            "redactor-policy": opts.policy.sha256,
+            "redactor-source-etag": source_tag,
+            "redactor-verify": opts.verify,
+        }
+        if fingerprint["sidecar_sha256"] is not None:
+            stamp["redactor-sidecar"] = fingerprint["sidecar_sha256"][:32]
         if opts.in_place:
-            return self._in_place(key, data, content_type, stamp, base)
+            return self._in_place(key, data, content_type, stamp, base, companions)
         stat = getattr(self.dest, "stat", None)
         meta: dict[str, str] | None = None
         if stat is not None and not opts.overwrite and not opts.dry_run:
@@ -505,7 +591,8 @@ class BatchRunner:
             }
         stored_object = getattr(self.source, "stored_object", None)
 
-        outcome, record = self._redact(key, data, stored_object(key) if stored_object is not None else None, base)
+        stored = stored_object(key) if stored_object is not None else None
+        outcome, record = self._redact(key, data, stored, base, companions)
         if opts.dry_run:
             record["dry_run"] = True
             return record

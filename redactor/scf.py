@@ -7,6 +7,7 @@ Deploy with the handler ``redactor.scf.main_handler``. Configuration by environm
 - ``REDACTOR_QUARANTINE``: where doubtful originals go (default: ``<DST prefix>.quarantine/``).
 - ``REDACTOR_POLICY``: bundled policy name or a path in the function package (default ``default``).
 - ``REDACTOR_ENGINE``: ``cos`` (AILicenseRec on the uploaded object, the default) or ``local``.
+- ``REDACTOR_VERIFY``: ``on`` (the default: a second look at every masked image) or ``off``.
 - Credentials: the function role's ``TENCENTCLOUD_SECRETID``/``SECRETKEY``/``SESSIONTOKEN``
   (or any source ``redactor.cos.config.resolve_credentials`` knows); ``COS_ENDPOINT`` for a proxy.
 
@@ -29,6 +30,7 @@ from redactor.locators import make_locator
 from redactor.pipeline import BatchRunner, RunOptions, is_companion_key, is_image_key
 from redactor.policy_files import load_policy_option
 from redactor.storage.cos import CosStorage
+from redactor.verifiers import Verifier, default_verifier
 
 
 def object_of(record: Mapping[str, Any]) -> tuple[str, str, str | None]:
@@ -81,7 +83,9 @@ def handle(event: Mapping[str, Any], env: Mapping[str, str] | None = None, clien
             continue
         engine = env.get("REDACTOR_ENGINE", "cos")
         locator = _locator(engine, cos_client, bucket)
-        options = RunOptions(policy=policy, locator=locator, card_type=CardTypeHint.AUTO, workers=1)
+        options = RunOptions(
+            policy=policy, locator=locator, card_type=CardTypeHint.AUTO, workers=1, verifier=_verifier(env)
+        )
         runner = BatchRunner(
             source, CosStorage(cos_client, dst_bucket, dst_prefix), CosStorage(cos_client, q_bucket, q_prefix), options
         )
@@ -95,6 +99,13 @@ def _client(region: str | None, bucket: str, env: Mapping[str, str]) -> Any:
     return make_cos_client(
         endpoint=env.get("COS_ENDPOINT"), region=normalize_region(region) if region else None, bucket=bucket
     )
+
+
+def _verifier(env: Mapping[str, str]) -> Verifier | None:
+    mode = env.get("REDACTOR_VERIFY", "on").strip().lower()
+    if mode not in ("on", "off"):
+        raise UsageError(f"REDACTOR_VERIFY must be on or off, not {mode!r}")
+    return default_verifier() if mode == "on" else None
 
 
 def _locator(engine: str, client: Any, bucket: str) -> Any:

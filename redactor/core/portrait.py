@@ -179,14 +179,18 @@ def _resample(rgb: np.ndarray, frame: CardFrame, region: Box) -> _Grid | None:
     return _Grid(lab, small, np.asarray(red), cell, region)
 
 
-def _background(lab: np.ndarray, usable: np.ndarray, seed: np.ndarray) -> tuple[np.ndarray, float] | None:
+def _background(
+    lab: np.ndarray, usable: np.ndarray, seed: np.ndarray, curved: bool = False
+) -> tuple[np.ndarray, float] | None:
     """A plane per channel fitted to the card's background (iteratively, ignoring outliers),
     and the typical distance of those cells from it (the print's own texture). Only ``seed``
     cells are fitted (next to the card's text: surely card, not the table it lies on); the
     plane carries the card's lighting across to its photo."""
     h, w = usable.shape
     ys, xs = np.mgrid[0:h, 0:w]
-    design = np.stack([np.ones(h * w), xs.ravel() / w, ys.ravel() / h], axis=1)
+    x, y = xs.ravel() / w, ys.ravel() / h
+    terms = [np.ones(h * w), x, y] + ([x * x, x * y, y * y] if curved else [])
+    design = np.stack(terms, axis=1)
     values = lab.reshape(-1, 3).astype(np.float64)
     base = (usable & seed).ravel()
     if base.sum() < 20:
@@ -221,12 +225,21 @@ def _blocked(grid: _Grid, frame: CardFrame, quads: Sequence[Quad], grow: float) 
     return mask.astype(bool)
 
 
-def _ink(grid: _Grid, frame: CardFrame, text: Sequence[Quad]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def _ink(
+    grid: _Grid,
+    frame: CardFrame,
+    text: Sequence[Quad],
+    masked: np.ndarray | None = None,
+    contrast: tuple[float, float] = (MIN_CONTRAST, MAX_CONTRAST),
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Cells that differ from the card's background (text excluded), the text cells, and the
-    card's area (the hull of the background around its text)."""
+    card's area (the hull of the background around its text). ``masked`` cells (painted
+    over) count as text: neither background nor picture."""
     import cv2
 
     text_mask = _blocked(grid, frame, text, 0.25 * frame.text_height)
+    if masked is not None:
+        text_mask |= masked
     near = cv2.dilate(text_mask.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
     near &= ~cv2.dilate(text_mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     fitted = _background(grid.lab, ~text_mask, near)
@@ -234,7 +247,7 @@ def _ink(grid: _Grid, frame: CardFrame, text: Sequence[Quad]) -> tuple[np.ndarra
         return None
     background, spread = fitted
     distance = np.sqrt(((grid.lab - background) ** 2).sum(axis=2))
-    ink = (distance > min(MAX_CONTRAST, max(MIN_CONTRAST, 3.0 * spread))) & ~text_mask
+    ink = (distance > min(contrast[1], max(contrast[0], 3.0 * spread))) & ~text_mask
     return ink, text_mask, _card_area(~ink & ~text_mask, text_mask)
 
 
@@ -559,3 +572,82 @@ def complete_portraits(detection: Detection, image: Image.Image, kept: frozenset
     if not added:
         return detection
     return replace(detection, fields=(*detection.fields, *added))
+
+
+#: A picture left on the masked card is at least this many text heights tall...
+MIN_LEFT_HEIGHT = 1.5
+#: ... at least this many wide (a sliver along a mask's edge shows no face)...
+MIN_LEFT_WIDTH = 1.0
+#: Colour distance (Lab) from the card that counts as picture on a masked card (lowest,
+#: highest): a face and hair stand out far more than the lighting of a bare card does.
+LEFT_CONTRAST = (24.0, 36.0)
+#: ... and covers at least this many square text heights (a face's remnant, not a speck).
+MIN_LEFT_AREA = 2.5
+
+
+def pictures_left(
+    rgb: np.ndarray, frame: CardFrame, region: Box, text: Sequence[Quad], masked: np.ndarray
+) -> list[Box]:
+    """Picture-sized areas inside ``region`` that differ from the card's background, hold no
+    ``text`` and lie outside the ``masked`` pixels (a boolean image): on a masked card whose
+    photo should be covered, what is left of a face. Same background model as
+    :func:`find_portrait`, asked the opposite question on the masked pixels (no shape test:
+    any part of a face counts)."""
+    import cv2
+
+    grid = _resample(rgb, frame, region)
+    if grid is None:
+        return []
+    painted = _resample_mask(masked, frame, grid)
+    grown = cv2.dilate(painted.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    lines = _blocked(grid, frame, text, 0.25 * frame.text_height)
+    # the background is learnt next to the text lines only (beside a mask may be what is
+    # left of the photo), as a curved surface: a phone's light falls off across a card
+    near = cv2.dilate(lines.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    near &= ~cv2.dilate(lines.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~grown
+    fitted = _background(grid.lab, ~lines & ~grown, near, curved=True)
+    if fitted is None:
+        return []
+    background, spread = fitted
+    distance = np.sqrt(((grid.lab - background) ** 2).sum(axis=2))
+    low, high = LEFT_CONTRAST
+    ink = (distance > min(high, max(low, 3.0 * spread))) & ~lines & ~grown
+    # the card is the background around its text lines (a mask may reach beyond the card)
+    card = _card_area(~ink & ~lines & ~grown, lines)
+    ink &= ~cv2.dilate(grid.red.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    ink &= card
+    closed = cv2.morphologyEx(
+        ink.astype(np.uint8), cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    )
+    closed = (closed.astype(bool) & ~grown).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+    h_cells = CELLS_PER_TEXT_HEIGHT
+    out: list[Box] = []
+    for x, y, w, h, area in _figures(stats[1:count], h_cells):
+        if (
+            max(w, h) >= MIN_LEFT_HEIGHT * h_cells
+            and min(w, h) >= MIN_LEFT_WIDTH * h_cells
+            and area >= MIN_LEFT_AREA * h_cells * h_cells
+        ):
+            out.append(grid.cell_box(x, y, x + w, y + h))
+    return out
+
+
+def _resample_mask(mask: np.ndarray, frame: CardFrame, grid: _Grid) -> np.ndarray:
+    """A boolean image resampled on the grid's cells (a cell is set when any of it is)."""
+    import cv2
+
+    h, w = grid.lab.shape[:2]
+    a, n = np.asarray(frame.axis), np.asarray(frame.normal)
+    origin = frame.to_image([(grid.region.u0, grid.region.v0)])[0]
+    c = grid.cell
+    matrix = np.array([[a[0] * c, n[0] * c, origin[0]], [a[1] * c, n[1] * c, origin[1]]])
+    small = cv2.warpAffine(
+        mask.astype(np.uint8) * 255,
+        matrix,
+        (w, h),
+        flags=cv2.INTER_AREA | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
+    return np.asarray(small > 0)

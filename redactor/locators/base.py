@@ -45,6 +45,9 @@ class LocateRequest:
 @runtime_checkable
 class Locator(Protocol):
     name: str
+    #: Companion files (suffixes) the locator reads next to an image: part of what the
+    #: image's output depends on, so a changed companion redoes the image.
+    companions: tuple[str, ...]
 
     def locate(self, request: LocateRequest) -> Detection: ...
 
@@ -55,6 +58,7 @@ class BaseLocator:
     """Gives subclasses an async twin for free."""
 
     name = "base"
+    companions: tuple[str, ...] = ()
 
     def locate(self, request: LocateRequest) -> Detection:
         raise NotImplementedError

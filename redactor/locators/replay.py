@@ -17,10 +17,13 @@ from redactor.locators.base import SIDECAR_SUFFIX, BaseLocator, LocateRequest
 
 class ReplayLocator(BaseLocator):
     name = "replay"
+    companions: tuple[str, ...] = (SIDECAR_SUFFIX,)
 
     def __init__(self, response: bytes | None = None) -> None:
         """``response`` pins one saved response (library use); otherwise the sidecar is read."""
         self._response = response
+        if response is not None:
+            self.companions = ()
 
     def locate(self, request: LocateRequest) -> Detection:
         data = self._response

@@ -19,8 +19,7 @@ import numpy as np
 
 from redactor.core.fields import CardType
 from redactor.core.portrait import Box, CardFrame, Found
-from redactor.locators.local.reading import Line
-from redactor.locators.local.vocabulary import (
+from redactor.core.vocabulary import (
     CONFUSIONS,
     ENGLISH,
     KEPT_VALUE,
@@ -32,6 +31,7 @@ from redactor.locators.local.vocabulary import (
     label_for,
     side_votes,
 )
+from redactor.locators.local.reading import Line
 
 #: Lines closer than this many text heights (box to box) belong to one cluster.
 CLUSTER_GAP = 3.0

@@ -23,6 +23,7 @@ import numpy as np
 from redactor.core.fields import PORTRAIT, CardType, CardTypeHint
 from redactor.core.portrait import Box, CardFrame, Found, clear_of, find_portrait, find_seal
 from redactor.core.results import Detection, LocatedField, Polygon
+from redactor.core.vocabulary import KEPT_VALUE, LABELS
 from redactor.locators.base import BaseLocator, LocateRequest
 from redactor.locators.local.cards import (
     CardReading,
@@ -36,7 +37,6 @@ from redactor.locators.local.cards import (
 )
 from redactor.locators.local.ocr import OcrModels, crop_line, shared_models
 from redactor.locators.local.reading import Line, LineReader, dominant_axis
-from redactor.locators.local.vocabulary import KEPT_VALUE, LABELS
 
 #: Longer image side the detector sees on the first pass (larger for big pages).
 DET_LIMIT = 736

@@ -1,7 +1,8 @@
 """What is printed on each card side: its labels (and the field each introduces), its titles.
 
 This is the only card knowledge the local engine has: words, never positions. Where a
-value is printed is read from the card itself (its label, its row, the next label).
+value is printed is read from the card itself (its label, its row, the next label). The
+verifier uses the same words to tell printed wording from values left visible.
 """
 
 from __future__ import annotations
@@ -59,6 +60,39 @@ ENGLISH = re.compile(
     r"^(licen[sc]eno|name|sex|nationality|address|dateofbirth|dateoffirstissue|class|validperiod|validfrom|"
     r"validfor|issuingauthority|drivinglicen[sc]e.*|.*republicofchina)\.?$",
     re.IGNORECASE,
+)
+
+#: The words of the licence's English wording (titles and sub-labels), for a line the
+#: detector split in the middle of a sub-label.
+ENGLISH_WORDS = frozenset(
+    [
+        "license",
+        "licence",
+        "no",
+        "name",
+        "sex",
+        "nationality",
+        "address",
+        "date",
+        "of",
+        "birth",
+        "first",
+        "issue",
+        "class",
+        "valid",
+        "period",
+        "from",
+        "for",
+        "to",
+        "issuing",
+        "authority",
+        "driving",
+        "the",
+        "people's",
+        "peoples",
+        "republic",
+        "china",
+    ]
 )
 
 #: Characters the recogniser confuses in labels (seen on blurred and photocopied cards).
