@@ -11,15 +11,19 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from redactor.core.policy import Policy
 from redactor.errors import PolicyError, UsageError
 from redactor.evaluation import ImageResult, format_report, run_evaluation
 from redactor.locators import ENGINES, make_locator
 from redactor.policy_files import load_policy_option
 from redactor.verifiers import default_verifier
+
+if TYPE_CHECKING:
+    from redactor.perturbation import Trial
 
 EXIT_USAGE = 2
 
@@ -47,6 +51,15 @@ def eval_command(
         bool,
         typer.Option("--show-failures", help="List images with uncovered sensitive fields (field ids and reasons)."),
     ] = False,
+    perturb: Annotated[
+        bool,
+        typer.Option(
+            "--perturb",
+            help="Measure the second look instead of a locator: mask each image from its truth and from injected "
+            "faults (shifted polygons, a dropped field, another image's response, a moved portrait) and report "
+            "the share of leaking outputs caught and of correct ones quarantined.",
+        ),
+    ] = False,
     verify: Annotated[
         str,
         typer.Option(
@@ -67,6 +80,9 @@ def eval_command(
         typer.echo(f"redactor: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
 
+    if perturb:
+        _perturb(directory, pol, limit, json_out)
+        return
     progress = _progress_printer()
     evaluation = run_evaluation(directory, locator, pol, limit=limit, on_progress=progress, verifier=verifier)
     if progress is not None:
@@ -79,6 +95,30 @@ def eval_command(
     typer.echo(format_report(evaluation, show_failures=show_failures))
     if json_out is not None:
         typer.echo(f"per-image records: {json_out}", err=True)
+
+
+def _perturb(directory: Path, policy: Policy, limit: int | None, json_out: Path | None) -> None:
+    from redactor.perturbation import format_study, run_perturbation
+
+    count = 0
+    tty = sys.stderr.isatty()
+
+    def tick(trial: Trial) -> None:
+        nonlocal count
+        count += 1
+        if tty:
+            sys.stderr.write(f"\rverified {count} outputs ({trial.fault}: {trial.image[-40:]})\033[K")
+            sys.stderr.flush()
+
+    study = run_perturbation(directory, policy, default_verifier(), limit=limit, on_progress=tick)
+    if tty:
+        sys.stderr.write("\r\033[K")
+    if not study.trials:
+        typer.echo(f"redactor: no card images with a .truth.json file found below {directory}", err=True)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(study.to_record(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    typer.echo(format_study(study))
 
 
 def _progress_printer() -> Callable[[ImageResult], None] | None:

@@ -578,6 +578,8 @@ def complete_portraits(detection: Detection, image: Image.Image, kept: frozenset
 MIN_LEFT_HEIGHT = 1.5
 #: ... at least this many wide (a sliver along a mask's edge shows no face)...
 MIN_LEFT_WIDTH = 1.0
+#: Rim of the card (text heights) not searched for a picture left: the card's edge.
+LEFT_RIM = 0.8
 #: Colour distance (Lab) from the card that counts as picture on a masked card (lowest,
 #: highest): a face and hair stand out far more than the lighting of a bare card does.
 LEFT_CONTRAST = (24.0, 36.0)
@@ -612,8 +614,11 @@ def pictures_left(
     distance = np.sqrt(((grid.lab - background) ** 2).sum(axis=2))
     low, high = LEFT_CONTRAST
     ink = (distance > min(high, max(low, 3.0 * spread))) & ~lines & ~grown
-    # the card is the background around its text lines (a mask may reach beyond the card)
+    # the card is the background around its text lines (a mask may reach beyond the card),
+    # less a rim: where a tilted card meets the table the hull may overhang the card's edge
     card = _card_area(~ink & ~lines & ~grown, lines)
+    rim = int(2 * LEFT_RIM * CELLS_PER_TEXT_HEIGHT) + 1
+    card = cv2.erode(card.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (rim, rim))).astype(bool)
     ink &= ~cv2.dilate(grid.red.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     ink &= card
     closed = cv2.morphologyEx(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,7 +24,7 @@ import numpy as np
 
 from redactor.core.masking import MaskOp
 from redactor.core.results import Polygon
-from redactor.core.vocabulary import CONFUSIONS, ENGLISH, ENGLISH_WORDS, KEPT_VALUE, LABELS, TITLES
+from redactor.core.vocabulary import CONFUSIONS, ENGLISH, KEPT_VALUE, LABELS, TITLES
 
 #: A run of this many digits left readable is a leak, whatever else it may be (an ID or
 #: licence number, a date, a phone number).
@@ -35,6 +36,8 @@ MIN_VISIBLE = 0.6
 MASKED_SLICE = 0.5
 #: Characters read with less confidence than this are noise (the frayed edge of a mask).
 MIN_CHAR_CONFIDENCE = 0.5
+#: A left-over character counts when at least one of them was read this surely.
+SURE_CHAR = 0.85
 #: Under a text field's mask, the original shows ink on at least this share of the pixels
 #: when the mask sits on text.
 MIN_INK_SHARE = 0.02
@@ -49,6 +52,7 @@ PRINTED_CHARS = frozenset("年月日至")
 _PUNCTUATION = re.compile(r"[\s:：·.,，。\-_/()（）\[\]【】'\"|~]+")
 _DIGITS = re.compile(rf"\d{{{DIGIT_RUN},}}")
 _LATIN = re.compile(r"[A-Za-z][A-Za-z .']*")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 
 
 @dataclass(frozen=True)
@@ -148,36 +152,72 @@ _PRINTED = sorted(
 
 
 _LABEL_CHARS = frozenset(ch for words in _PRINTED for ch in words) | PRINTED_CHARS
+#: The licence's English wording as letters only, for fragments and misreadings of it.
+_ENGLISH_PHRASES = (
+    "licensenumber",
+    "licencenumber",
+    "licenseno",
+    "name",
+    "sex",
+    "nationality",
+    "address",
+    "dateofbirth",
+    "dateoffirstissue",
+    "class",
+    "validperiod",
+    "validfrom",
+    "validfor",
+    "issuingauthority",
+    "drivinglicenseofthepeoplesrepublicofchina",
+    "drivinglicenceofthepeoplesrepublicofchina",
+)
+
+
+def _edits_to_substring(text: str, phrase: str) -> int:
+    """Fewest edits that turn ``text`` into some substring of ``phrase`` (Sellers' algorithm)."""
+    previous = [0] * (len(phrase) + 1)
+    for i, ch in enumerate(text, start=1):
+        current = [i] + [0] * len(phrase)
+        for j, other in enumerate(phrase, start=1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ch != other))
+        previous = current
+    return min(previous)
 
 
 def _english_printed(run: str) -> bool:
-    """A Latin run made of the licence's English wording only ("Date of First Issue", or a
-    piece of it where a line was split)."""
+    """A Latin run that is the licence's English wording, a piece of it (a line the detector
+    split), or a misreading of either: at most one edit in three letters."""
     letters = re.sub(r"[^a-z]", "", run.lower())
     if not letters:
         return False
     if ENGLISH.match(letters):
         return True
-    # the words may run together (spaces are not always read): split into known words
-    words = {w.replace("'", "") for w in ENGLISH_WORDS}
-    reachable = [True] + [False] * len(letters)
-    for end in range(1, len(letters) + 1):
-        reachable[end] = any(reachable[start] and letters[start:end] in words for start in range(max(0, end - 12), end))
-    return reachable[-1]
+    # a long run is the sub-label read badly (no value on these cards is long Latin text)
+    allowed = max(1, len(letters) // 2 if len(letters) >= 8 else (len(letters) + 1) // 3)
+    return any(_edits_to_substring(letters, phrase) <= allowed for phrase in _ENGLISH_PHRASES)
 
 
-def _strip_printed(text: str) -> str:
-    """``text`` without the printed wording it contains: labels (whole or any piece of a
-    letter-spaced one), titles, English sub-labels, 年月日, punctuation. One unknown
-    character right before a label is its first character, clipped by the detector."""
-    text = _LATIN.sub(lambda m: "" if _english_printed(m.group()) else m.group(), text)
-    text = _PUNCTUATION.sub("", text)
+def _misread_printed(run: str) -> bool:
+    """A run of Chinese characters that is printed wording with at most one character in
+    three misread (substitutions only: an extra character may be a value left visible)."""
+    allowed = max(1, len(run) // 3)
+    for words in _PRINTED:
+        for k in range(0, len(words) - len(run) + 1):
+            if sum(a != b for a, b in zip(run, words[k : k + len(run)], strict=True)) <= allowed:
+                return True
+    return False
+
+
+def _strip_printed(text: str, latin: bool = True) -> str:
+    """``text`` without the printed wording it contains: labels (whole, misread, or any
+    piece of a letter-spaced one), titles, English sub-labels, 年月日, punctuation."""
+    if latin:
+        text = _LATIN.sub(lambda m: "" if _english_printed(m.group()) else m.group(), text)
+    text = "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN")  # punctuation, symbols, spaces
     text = "".join(CONFUSIONS.get(ch, ch) for ch in text)
-    clipped = len(text) >= 3 and text[0] not in _LABEL_CHARS and not text[0].isdigit()
-    if clipped and text[1] in _LABEL_CHARS and text[2] in _LABEL_CHARS:
-        text = text[1:]
     for words in _PRINTED:
         text = text.replace(words, "")
+    text = _CJK_RUN.sub(lambda m: "" if len(m.group()) >= 2 and _misread_printed(m.group()) else m.group(), text)
     # the remaining characters: pieces of labels split by letter-spacing
     return "".join(ch for ch in text if ch not in _LABEL_CHARS or ch.isdigit())
 
@@ -187,6 +227,14 @@ def _confident(seen: SeenText) -> str:
     if len(seen.confidences) != len(seen.text):
         return seen.text
     return "".join(ch for ch, p in zip(seen.text, seen.confidences, strict=True) if p >= MIN_CHAR_CONFIDENCE)
+
+
+def _any_confident(part: SeenText, rest: str) -> bool:
+    """Whether some character left over was read with confidence (a lone character read at
+    chance is the frayed edge of a mask or a smudge, not a value)."""
+    if len(part.confidences) != len(part.text):
+        return True
+    return any(p >= SURE_CHAR for ch, p in zip(part.text, part.confidences, strict=True) if ch in rest)
 
 
 def _overlap(a: Polygon, b: Polygon) -> float:
@@ -214,8 +262,10 @@ def judge_text(seen: Sequence[SeenText], kept: Sequence[KeptValue], near: Sequen
         if digits is not None and not any(k.field not in KEPT_VALUE for k in on_kept):
             reasons.append(f"verification: a run of {len(digits.group())} digits is readable outside the masks{where}")
             continue
+        if on_kept and any(_kept_shape(k.field, _strip_printed(text, latin=False)) for k in on_kept):
+            continue  # a kept value (a vehicle class is Latin: read before English is dropped)
         rest = _strip_printed(text)
-        if not rest:
+        if not rest or not _any_confident(part, rest):
             continue
         if any(_kept_shape(k.field, rest) for k in on_kept):
             continue
@@ -223,9 +273,17 @@ def judge_text(seen: Sequence[SeenText], kept: Sequence[KeptValue], near: Sequen
     return reasons
 
 
+#: Latin letters read for the digits they look like, in a kept vehicle class ("CI" is C1).
+_CLASS_DIGITS = str.maketrans({"I": "1", "l": "1", "i": "1", "O": "0", "o": "0", "Z": "2", "z": "2"})
+
+
 def _kept_shape(field: str, text: str) -> bool:
     shape = KEPT_VALUE.get(field)
-    return shape is None or bool(shape.match(text))
+    if shape is None:
+        return True
+    if field == "vehicle_class":
+        text = text.upper()[:1] + text[1:].translate(_CLASS_DIGITS).upper()
+    return bool(shape.match(text))
 
 
 def _nearest(quad: Polygon, near: Sequence[tuple[str, Polygon]]) -> str:
@@ -282,6 +340,8 @@ CUT_REACH = 0.4
 CUT_SHARE = 0.3
 #: ... and over at least this many text heights of it (a few characters' worth).
 CUT_LENGTH = 2.0
+#: Ink along this share of a mask's length at one offset is a printed rule, not text.
+RULE_SHARE = 0.8
 
 
 def _long_axis(polygon: Polygon) -> tuple[np.ndarray, np.ndarray, float, float, np.ndarray]:
@@ -328,7 +388,10 @@ def judge_cut_text(gray: np.ndarray, masked: np.ndarray, fields: Sequence[tuple[
             values = gray[ys, xs].astype(np.float64)
             background = float(np.percentile(values[open_], 90))
             ink = open_ & (values < background - INK_CONTRAST)
-            columns = ink.any(axis=1)
+            # a printed rule (the line under a licence's title) runs along the whole mask:
+            # not text; characters cut in half show strokes across several offsets
+            ink[:, ink.mean(axis=0) > RULE_SHARE] = False
+            columns = ink.sum(axis=1) >= 2
             inked = float(columns.mean()) * length
             if columns.mean() >= CUT_SHARE and inked >= CUT_LENGTH * tall:
                 reasons.append(f"verification: the mask of {name} cuts through text (characters show beside it)")

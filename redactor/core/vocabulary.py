@@ -62,41 +62,8 @@ ENGLISH = re.compile(
     re.IGNORECASE,
 )
 
-#: The words of the licence's English wording (titles and sub-labels), for a line the
-#: detector split in the middle of a sub-label.
-ENGLISH_WORDS = frozenset(
-    [
-        "license",
-        "licence",
-        "no",
-        "name",
-        "sex",
-        "nationality",
-        "address",
-        "date",
-        "of",
-        "birth",
-        "first",
-        "issue",
-        "class",
-        "valid",
-        "period",
-        "from",
-        "for",
-        "to",
-        "issuing",
-        "authority",
-        "driving",
-        "the",
-        "people's",
-        "peoples",
-        "republic",
-        "china",
-    ]
-)
-
 #: Characters the recogniser confuses in labels (seen on blurred and photocopied cards).
-CONFUSIONS: dict[str, str] = {"刻": "别", "姐": "姓", "佳": "住", "往": "住", "正": "证"}
+CONFUSIONS: dict[str, str] = {"別": "别", "號": "号", "刻": "别", "姐": "姓", "佳": "住", "往": "住", "正": "证"}
 
 #: Values a kept field may show; anything else found in its place is masked as unknown.
 KEPT_VALUE = {
