@@ -1,0 +1,241 @@
+"""The second look: a masked image is judged by what can still be read on it, whatever located it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from redactor.cli import app
+from redactor.core.imaging import decode
+from redactor.core.masking import MaskOp
+from redactor.core.plan import plan_redaction
+from redactor.core.results import Decision, Polygon
+from redactor.core.verification import (
+    KeptValue,
+    SeenText,
+    Verdict,
+    judge_cut_text,
+    judge_on_text,
+    judge_text,
+    visible_parts,
+)
+from redactor.evaluation import load_truth, verify_plan
+from redactor.locators import ReplayLocator
+from redactor.perturbation import move_portrait, shift_all, truth_detection
+from redactor.pipeline import BatchRunner, RunOptions, redact_image
+from redactor.policy_files import load_bundled_policy
+from redactor.storage.memory import MemoryStorage
+from redactor.verifiers import StaticVerifier, default_verifier
+
+from .conftest import SAMPLES
+
+POLICY = load_bundled_policy("default")
+SWAP_IMAGE = "idcard-front-photo-0005.jpg"
+SWAP_SIDECAR = "idcard-front-photo-0004.jpg.ailicenserec.xml"
+
+
+@pytest.fixture(scope="module")
+def verifier():
+    return default_verifier()
+
+
+def sample(name: str):
+    data = (SAMPLES / name).read_bytes()
+    raw = json.loads((SAMPLES / f"{name}.truth.json").read_text("utf-8"))
+    return decode(data).image, load_truth(raw), raw
+
+
+def seen(text: str, box: tuple[float, float, float, float], confidence: float = 0.99) -> SeenText:
+    return SeenText(Polygon.rect(*box), text, (confidence,) * len(text), box[3] - box[1])
+
+
+# --------------------------------------------------------------------------- pure judgement
+
+
+def test_printed_wording_and_kept_values_may_show():
+    gender = KeptValue("gender", Polygon.rect(100, 50, 130, 80))
+    parts = [
+        seen("姓名", (10, 10, 60, 40)),
+        seen("性 别", (10, 50, 60, 80)),
+        seen("男", (100, 50, 130, 80)),
+        seen("Date of First Issue", (10, 90, 200, 110)),
+        seen("住划", (10, 120, 60, 150)),  # a misread label
+    ]
+    assert judge_text(parts, [gender], []) == []
+
+
+def test_values_left_visible_fail_without_saying_what_they_read():
+    near = [("name", Polygon.rect(70, 10, 200, 40))]
+    reasons = judge_text([seen("姓名张三", (10, 10, 120, 40))], [], near)
+    assert reasons == ["verification: text is readable outside the masks (at name)"]
+    assert "张" not in reasons[0]
+    digits = judge_text([seen("110101199001011234", (10, 200, 300, 230))], [], [])
+    assert digits and "18 digits" in digits[0]
+    # a kept field shows its value, not the name printed where the locator said "gender"
+    gender = KeptValue("gender", Polygon.rect(100, 50, 160, 80))
+    assert judge_text([seen("张三", (100, 50, 160, 80))], [gender], [])
+
+
+def test_a_value_read_at_chance_is_noise_but_a_sure_one_is_not():
+    assert judge_text([seen("威", (10, 10, 40, 40), confidence=0.5)], [], []) == []
+    assert judge_text([seen("威", (10, 10, 40, 40), confidence=0.97)], [], [])
+
+
+def test_visible_parts_are_the_stretches_no_mask_covers():
+    masked = np.zeros((100, 400), dtype=bool)
+    masked[:, 100:300] = True
+    frame = np.array([[0, 40], [400, 40], [400, 70], [0, 70]], dtype=np.float64)
+    parts = visible_parts(frame, masked)
+    assert len(parts) == 2
+    assert parts[0][0] == 0.0 and abs(parts[0][1] - 0.25) < 0.03
+    assert abs(parts[1][0] - 0.75) < 0.03 and parts[1][1] == 1.0
+    masked[:, :] = True
+    assert visible_parts(frame, masked) == []
+
+
+def test_masks_on_blank_card_and_masks_cutting_text_fail():
+    gray = np.full((200, 400), 230, dtype=np.uint8)
+    gray[22:48, 20:200:6] = 30  # a line of "text": strokes on the card's background
+    gray[22:48, 21:200:6] = 30
+    on_text = Polygon.rect(20, 20, 200, 50)
+    blank = [("name", Polygon.rect(220, 100, 380, 130)), ("birth", Polygon.rect(220, 150, 380, 180))]
+    assert judge_on_text(gray, [("address", on_text), *blank])
+    assert judge_on_text(gray, [("address", on_text), blank[0]]) == []
+    # a mask over the lower half of the line leaves the upper half beside it
+    masked = np.zeros_like(gray, dtype=bool)
+    masked[36:60, 15:205] = True
+    cut = gray.copy()
+    cut[masked] = 0
+    assert judge_cut_text(cut, masked, [("address", Polygon.rect(20, 38, 200, 58))])
+    whole = gray.copy()
+    whole[14:56, 14:206] = 0
+    full = np.zeros_like(masked)
+    full[14:56, 14:206] = True
+    assert judge_cut_text(whole, full, [("address", on_text)]) == []
+
+
+# --------------------------------------------------------------------------- on real pixels
+
+
+@pytest.mark.parametrize("name", ["idcard-front-scan-0001.png", "idcard-front-photo-0004.jpg", "license-scan-0008.png"])
+def test_a_correct_redaction_passes(verifier, name):
+    outcome = redact_image(
+        (SAMPLES / name).read_bytes(),
+        policy=POLICY,
+        locator=ReplayLocator((SAMPLES / f"{name}.ailicenserec.xml").read_bytes()),
+        verifier=verifier,
+    )
+    assert outcome.decision is Decision.REDACTED, outcome.reasons
+    assert outcome.verified is True
+    assert "verify" in outcome.timings_ms
+
+
+@pytest.mark.parametrize("name", ["idcard-front-scan-0002.png", "license-photo-0009.jpg"])
+def test_a_shifted_location_is_caught(verifier, name):
+    image, truth, raw = sample(name)
+    correct = truth_detection(truth, raw)
+    assert verify_plan(verifier, image, plan_redaction(correct, POLICY, *image.size), correct)[0].passed
+    text = [f for f in correct.fields if not f.is_portrait]
+    h = float(np.median([f.polygon.bounds[3] - f.polygon.bounds[1] for f in text]))
+
+    class Down:  # every polygon half a line lower
+        def uniform(self, a, b):
+            return 0.55 if a == 0.2 else np.pi / 2
+
+    shifted = shift_all(correct, Down())  # type: ignore[arg-type]
+    assert shifted.fields[0].polygon.bounds[1] > correct.fields[0].polygon.bounds[1] + 0.3 * h
+    plan = plan_redaction(shifted, POLICY, *image.size)
+    assert plan.decision is Decision.REDACTED  # the plan cannot tell
+    verdict, _ = verify_plan(verifier, image, plan, shifted)
+    assert not verdict.passed
+    assert all(r.startswith("verification:") for r in verdict.reasons)
+
+
+def test_a_portrait_left_visible_is_caught(verifier):
+    image, truth, raw = sample("idcard-front-scan-0003.png")
+    correct = truth_detection(truth, raw)
+
+    class Right:  # the photo's mask a whole photo width to the right
+        def uniform(self, a, b):
+            return 1.0 if a == 0.3 else 0.0
+
+    moved = move_portrait(correct, Right())  # type: ignore[arg-type]
+    plan = plan_redaction(moved, POLICY, *image.size)
+    verdict, _ = verify_plan(verifier, image, plan, moved)
+    assert not verdict.passed
+    assert any("picture" in r for r in verdict.reasons)
+    # and the same plan without the portrait's mask at all
+    plan = plan_redaction(correct, POLICY, *image.size)
+    masked = [a for a in plan.applied if a.action != "keep"]
+    ops = tuple(op for op, a in zip(plan.ops, masked, strict=True) if not a.located.is_portrait)
+    verdict, _ = verify_plan(verifier, image, replace(plan, ops=ops), correct)
+    assert any("picture" in r for r in verdict.reasons)
+
+
+def test_the_swapped_sidecar_is_quarantined_with_a_reason(tmp_path):
+    src = tmp_path / "d"
+    src.mkdir()
+    shutil.copy(SAMPLES / SWAP_IMAGE, src / "c.jpg")
+    shutil.copy(SAMPLES / SWAP_SIDECAR, src / "c.jpg.ailicenserec.xml")
+    report = tmp_path / "report.jsonl"
+    result = CliRunner().invoke(app, ["run", str(src), str(tmp_path / "out"), "-e", "replay", "--report", str(report)])
+    assert result.exit_code == 1, result.output
+    assert not (tmp_path / "out" / "c.jpg").exists()
+    assert (tmp_path / "out.quarantine" / "c.jpg").exists()
+    rows = [json.loads(line) for line in report.read_text("utf-8").splitlines()]
+    row = next(r for r in rows if r.get("source") == "c.jpg")
+    assert row["decision"] == "quarantined"
+    assert any(r.startswith("verification:") for r in row["reasons"]), row["reasons"]
+    assert rows[-1]["verify"] == "on"
+
+
+def test_verify_off_is_recorded_in_the_report(tmp_path):
+    report = tmp_path / "report.jsonl"
+    args = ["run", str(SAMPLES), str(tmp_path / "out"), "-e", "replay", "--verify", "off", "--report", str(report)]
+    CliRunner().invoke(app, args)
+    rows = [json.loads(line) for line in report.read_text("utf-8").splitlines()]
+    assert rows[-1]["verify"] == "off"
+    written = [r for r in rows if r.get("decision") == "redacted"]
+    assert written and all(r["verified"] is None and "verify" not in r["timings_ms"] for r in written)
+
+
+def test_a_failed_second_look_never_reaches_the_destination():
+    data = (SAMPLES / "idcard-front-scan-0001.png").read_bytes()
+    sidecar = (SAMPLES / "idcard-front-scan-0001.png.ailicenserec.xml").read_bytes()
+    source = MemoryStorage({"a.png": data, "a.png.ailicenserec.xml": sidecar})
+    dest, quarantine = MemoryStorage(), MemoryStorage()
+    no = StaticVerifier(Verdict(False, ("verification: text is readable outside the masks (at name)",)))
+    options = RunOptions(policy=POLICY, locator=ReplayLocator(), verifier=no)
+    summary = BatchRunner(source, dest, quarantine, options).run()
+    assert summary.quarantined == 1 and not dest.objects
+    assert "a.png" in quarantine.objects and no.requests
+
+
+def test_a_changed_sidecar_redoes_the_image(tmp_path):
+    name = "idcard-front-scan-0001.png"
+    data = (SAMPLES / name).read_bytes()
+    good = (SAMPLES / f"{name}.ailicenserec.xml").read_bytes()
+    source = MemoryStorage({"a.png": data, "a.png.ailicenserec.xml": good})
+    dest, quarantine = MemoryStorage(), MemoryStorage()
+    manifest = tmp_path / "manifest.jsonl"
+    options = RunOptions(policy=POLICY, locator=ReplayLocator(), verifier=StaticVerifier())
+
+    def run() -> list[dict]:
+        rows: list[dict] = []
+        BatchRunner(source, dest, quarantine, options, on_progress=rows.append, manifest_path=manifest).run()
+        return rows
+
+    assert run()[0]["decision"] == "redacted"
+    assert run()[0]["decision"] == "skipped"  # same image, same sidecar
+    entry = json.loads(manifest.read_text("utf-8").splitlines()[0])
+    assert len(entry["sidecar_sha256"]) == 64
+    source.objects["a.png.ailicenserec.xml"] = good.replace(b"<Status>1</Status>", b"<Status>0</Status>")
+    again = run()[0]
+    assert again["decision"] == "quarantined"  # redone: the new sidecar finds no card
+    assert "a.png" not in dest.objects  # and the earlier output is gone from the destination
