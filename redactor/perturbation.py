@@ -7,7 +7,8 @@ polygon shifted, one sensitive field dropped from the masks, the response of ano
 image of the same card type (scaled to this image's size, as a response for another crop
 would be), the portrait zone moved by 30-100% of its width. Every output goes through the
 verifier, exactly as the pipeline would, and the truth says whether the fault left a
-sensitive value or the face readable (less than :data:`READABLE` of its pixels masked).
+sensitive value readable (a character's stretch of one of its lines at least 40% unmasked)
+or the face (less than :data:`READABLE` of the face's zone in the photo masked).
 
 The figures: the share of faulty outputs that leak and were caught, and the share of
 correct outputs falsely quarantined. Names and field ids only, never text.
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from redactor.core.fields import PORTRAIT
@@ -32,6 +34,7 @@ from redactor.core.imaging import decode
 from redactor.core.plan import Plan, plan_redaction
 from redactor.core.policy import Action, Policy
 from redactor.core.results import Decision, Detection, LocatedField, Polygon
+from redactor.core.verification import visible_parts
 from redactor.evaluation import (
     TRUTH_SUFFIX,
     Truth,
@@ -45,8 +48,15 @@ from redactor.evaluation import (
 from redactor.generator.families import HELD_OUT_FAMILIES
 from redactor.verifiers.base import Verifier
 
-#: A sensitive value (or the face) with less than this share of its pixels masked is readable.
-READABLE = 0.9
+#: The face is recognisable with less than this share of its zone masked...
+READABLE = 0.85
+#: ... the zone: (left, top), (right, bottom) as fractions of the photo's width and height.
+FACE_ZONE = ((0.2, 0.12), (0.8, 0.7))
+#: A value is readable where a stretch of one of its lines this many text heights long (about
+#: a character) ...
+CHARACTER = 0.7
+#: ... shows at least this share of the line's height unmasked.
+VISIBLE_HEIGHT = 0.4
 FAULTS = ("shift-all", "shift-one", "drop-one", "swap", "portrait-moved")
 CORRECT = "correct"
 
@@ -123,7 +133,8 @@ class Study:
     def to_record(self) -> dict[str, Any]:
         times = [t.verify_ms for t in self.trials if t.verify_ms is not None]
         return {
-            "readable_below_masked_fraction": READABLE,
+            "face_readable_below_masked_fraction": READABLE,
+            "value_readable": {"stretch_text_heights": CHARACTER, "visible_height": VISIBLE_HEIGHT},
             "rows": {k: v.to_record() for k, v in self.table().items()},
             "verify_ms_median": None if not times else round(statistics.median(times), 1),
             "missed": [
@@ -226,23 +237,64 @@ def drop_one(plan: Plan, rng: random.Random, sensitive: Callable[[LocatedField],
 # --------------------------------------------------------------------------- study
 
 
-def _leaks(plan: Plan, truth: Truth, policy: Policy) -> bool:
+def _leaks(plan: Plan, truth: Truth, raw: dict[str, Any], policy: Policy) -> bool:
+    """Some sensitive value (each of its printed lines) or the face is readable."""
     union = mask_union(plan.ops, truth.width, truth.height)
-    for card in truth.cards:
+    listed = raw.get("cards")
+    raw_cards: list[dict[str, Any]] = listed if isinstance(listed, list) else [raw]
+    for card, raw_card in zip(truth.cards, raw_cards, strict=False):
         if not card.redactable:
             continue
+        lines = {str(f["field"]): f.get("lines") for f in raw_card.get("fields") or ()}
         for gt in card.fields:
             if policy.rule_for(card.card_type, gt.field).action is Action.KEEP:
                 continue
-            pixels = rasterize(gt.polygon, truth.width, truth.height)
-            if masked_fraction(pixels, union) < READABLE:
-                return True
+            if gt.field == PORTRAIT:
+                face = face_zone(np.asarray(gt.polygon, dtype=np.float64))
+                if masked_fraction(rasterize(face, truth.width, truth.height), union) < READABLE:
+                    return True
+                continue
+            for points in lines.get(gt.field) or [gt.polygon]:
+                if readable(np.asarray(points, dtype=np.float64), union):
+                    return True
     return False
+
+
+def face_zone(photo: np.ndarray) -> list[tuple[float, float]]:
+    """Where the face is in a card photo (corners in reading order): the middle of its width,
+    from below the top margin to the chin (:data:`FACE_ZONE`, as fractions of the photo)."""
+    (u0, v0), (u1, v1) = FACE_ZONE
+    tl, tr, br, bl = photo[:4]
+
+    def at(u: float, v: float) -> tuple[float, float]:
+        top = tl + (tr - tl) * u
+        bottom = bl + (br - bl) * u
+        x, y = top + (bottom - top) * v
+        return float(x), float(y)
+
+    return [at(u0, v0), at(u1, v0), at(u1, v1), at(u0, v1)]
+
+
+def readable(quad: np.ndarray, union: np.ndarray) -> bool:
+    """Whether a printed line (4 corners in reading order) shows a character: a stretch
+    about a character long (:data:`CHARACTER`) with :data:`VISIBLE_HEIGHT` of its height
+    or more unmasked."""
+    frame = _reading_frame(quad)
+    return bool(visible_parts(frame, union, masked_slice=1.0 - VISIBLE_HEIGHT, min_visible=CHARACTER))
+
+
+def _reading_frame(quad: np.ndarray) -> np.ndarray:
+    """Corners ordered start-top, end-top, end-bottom, start-bottom with the long side first."""
+    q = quad[:4]
+    if np.linalg.norm(q[1] - q[0]) >= np.linalg.norm(q[2] - q[1]):
+        return q
+    return np.asarray(q[[1, 2, 3, 0]])
 
 
 def _trial(
     name: str,
     truth: Truth,
+    raw: dict[str, Any],
     image: Image.Image,
     plan: Plan,
     detection: Detection,
@@ -253,9 +305,9 @@ def _trial(
     variant = truth.variant if truth.kind != "photocopy" else "photocopy"
     held_out = any(c.family in HELD_OUT_FAMILIES for c in truth.cards)
     if plan.decision is not Decision.REDACTED:
-        return Trial(name, variant, held_out, fault, _leaks(plan, truth, policy), True, False, None)
+        return Trial(name, variant, held_out, fault, _leaks(plan, truth, raw, policy), True, False, None)
     verdict, ms = verify_plan(verifier, image, plan, detection)
-    return Trial(name, variant, held_out, fault, _leaks(plan, truth, policy), False, not verdict.passed, ms)
+    return Trial(name, variant, held_out, fault, _leaks(plan, truth, raw, policy), False, not verdict.passed, ms)
 
 
 def run_perturbation(
@@ -304,7 +356,7 @@ def run_perturbation(
             cases.append(("portrait-moved", move_portrait(correct, rng), None))
         for fault, detection, fixed in cases:
             plan = fixed if fixed is not None else plan_redaction(detection, policy, *size)
-            trial = _trial(name, truth, image, plan, detection, fault, verifier, policy)
+            trial = _trial(name, truth, raw, image, plan, detection, fault, verifier, policy)
             study.trials.append(trial)
             if on_progress is not None:
                 on_progress(trial)
@@ -331,7 +383,8 @@ def format_study(study: Study) -> str:
     rec = study.to_record()
     out = [line(header), "  ".join("-" * w for w in widths), *(line(r) for r in body), ""]
     out.append(
-        f"leaking: some sensitive value or the face has < {READABLE:.0%} of its pixels masked (from the truth). "
+        f"leaking: from the truth, a sensitive value shows a character ({CHARACTER:g} text heights of a line with "
+        f">= {VISIBLE_HEIGHT:.0%} of its height unmasked) or the face is < {READABLE:.0%} masked. "
         f"verify ms p50 {rec['verify_ms_median']}. correct = masked from the truth; "
         "held-out = cards of layout families no locator is tuned on."
     )

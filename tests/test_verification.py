@@ -65,7 +65,7 @@ def test_printed_wording_and_kept_values_may_show():
         seen("性 别", (10, 50, 60, 80)),
         seen("男", (100, 50, 130, 80)),
         seen("Date of First Issue", (10, 90, 200, 110)),
-        seen("住划", (10, 120, 60, 150)),  # a misread label
+        seen("欠领证日期", (10, 120, 90, 150)),  # a misread label
     ]
     assert judge_text(parts, [gender], []) == []
 

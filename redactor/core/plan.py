@@ -88,9 +88,15 @@ def plan_redaction(
     # Locators that see several cards tag each field with its own card type.
     tagged = {f.card_type for f in known if f.card_type is not None}
     per_field_types = len(tagged) > 1 and all(f.card_type is not None for f in known)
-    card_type = detection.card_type or hint.card_type() or infer_card_type(f.canonical for f in known if f.canonical)
-    if card_type is None and len(tagged) == 1 and all(f.card_type is not None for f in known):
-        card_type = next(iter(tagged))
+    # a locator that tags every field with one card type knows it better than an inference
+    # from the field names (an ID back's fields are also a licence's)
+    single = next(iter(tagged)) if len(tagged) == 1 and all(f.card_type is not None for f in known) else None
+    card_type = (
+        detection.card_type
+        or hint.card_type()
+        or single
+        or infer_card_type(f.canonical for f in known if f.canonical)
+    )
 
     if not detection.found_anything or not known:
         why = (

@@ -577,9 +577,9 @@ def complete_portraits(detection: Detection, image: Image.Image, kept: frozenset
 #: A picture left on the masked card is at least this many text heights tall...
 MIN_LEFT_HEIGHT = 1.5
 #: ... at least this many wide (a sliver along a mask's edge shows no face)...
-MIN_LEFT_WIDTH = 1.0
-#: Rim of the card (text heights) not searched for a picture left: the card's edge.
-LEFT_RIM = 0.8
+MIN_LEFT_WIDTH = 0.7
+#: Spread of lightness (Lab L) within a picture left, at least: a face's, not a backdrop's.
+MIN_LEFT_TEXTURE = 12.0
 #: Colour distance (Lab) from the card that counts as picture on a masked card (lowest,
 #: highest): a face and hair stand out far more than the lighting of a bare card does.
 LEFT_CONTRAST = (24.0, 36.0)
@@ -614,11 +614,8 @@ def pictures_left(
     distance = np.sqrt(((grid.lab - background) ** 2).sum(axis=2))
     low, high = LEFT_CONTRAST
     ink = (distance > min(high, max(low, 3.0 * spread))) & ~lines & ~grown
-    # the card is the background around its text lines (a mask may reach beyond the card),
-    # less a rim: where a tilted card meets the table the hull may overhang the card's edge
+    # the card is the background around its text lines (a mask may reach beyond the card)
     card = _card_area(~ink & ~lines & ~grown, lines)
-    rim = int(2 * LEFT_RIM * CELLS_PER_TEXT_HEIGHT) + 1
-    card = cv2.erode(card.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (rim, rim))).astype(bool)
     ink &= ~cv2.dilate(grid.red.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     ink &= card
     closed = cv2.morphologyEx(
@@ -634,7 +631,15 @@ def pictures_left(
             and min(w, h) >= MIN_LEFT_WIDTH * h_cells
             and area >= MIN_LEFT_AREA * h_cells * h_cells
         ):
-            out.append(grid.cell_box(x, y, x + w, y + h))
+            patch = grid.lab[y : y + h, x : x + w][closed[y : y + h, x : x + w] > 0]
+            import os
+
+            if os.environ.get("PDEBUG"):
+                print("blob", w / h_cells, h / h_cells, area / h_cells**2, patch.std(axis=0))
+            # a face (skin, hair, eyes) varies in lightness; a strip of a photo's plain
+            # backdrop, the table beside the card or a shadow hardly does
+            if patch.size and float(patch[:, 0].std()) >= MIN_LEFT_TEXTURE:
+                out.append(grid.cell_box(x, y, x + w, y + h))
     return out
 
 

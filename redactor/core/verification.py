@@ -38,6 +38,8 @@ MASKED_SLICE = 0.5
 MIN_CHAR_CONFIDENCE = 0.5
 #: A left-over character counts when at least one of them was read this surely.
 SURE_CHAR = 0.85
+#: Left-over Latin letters count when read this surely on average.
+SURE_LATIN = 0.8
 #: Under a text field's mask, the original shows ink on at least this share of the pixels
 #: when the mask sits on text.
 MIN_INK_SHARE = 0.02
@@ -101,9 +103,12 @@ def mask_raster(ops: Sequence[MaskOp], width: int, height: int) -> np.ndarray:
     return out
 
 
-def visible_parts(frame: np.ndarray, masked: np.ndarray) -> list[tuple[float, float]]:
+def visible_parts(
+    frame: np.ndarray, masked: np.ndarray, masked_slice: float = MASKED_SLICE, min_visible: float = MIN_VISIBLE
+) -> list[tuple[float, float]]:
     """Stretches of a line (``frame``: start-top, end-top, end-bottom, start-bottom) that no
-    mask covers, as fractions along it, each at least :data:`MIN_VISIBLE` heights long."""
+    mask covers (a slice across the line less than ``masked_slice`` masked), as fractions
+    along it, each at least ``min_visible`` heights long."""
     f = np.asarray(frame, dtype=np.float64)
     length = float(np.linalg.norm(f[1] - f[0]))
     tall = float(np.linalg.norm(f[3] - f[0]))
@@ -120,7 +125,7 @@ def visible_parts(frame: np.ndarray, masked: np.ndarray) -> list[tuple[float, fl
     xs = np.clip(points[..., 0].astype(np.int64), 0, w - 1)
     ys = np.clip(points[..., 1].astype(np.int64), 0, h - 1)
     inside = (points[..., 0] >= 0) & (points[..., 0] < w) & (points[..., 1] >= 0) & (points[..., 1] < h)
-    covered = np.where(inside, masked[ys, xs], True).mean(axis=1) >= MASKED_SLICE
+    covered = np.where(inside, masked[ys, xs], True).mean(axis=1) >= masked_slice
     runs: list[tuple[float, float]] = []
     start: int | None = None
     for i, is_masked in enumerate([*covered.tolist(), True]):
@@ -128,7 +133,7 @@ def visible_parts(frame: np.ndarray, masked: np.ndarray) -> list[tuple[float, fl
             start = i
         elif is_masked and start is not None:
             t0, t1 = start / steps, i / steps
-            if (t1 - t0) * length >= MIN_VISIBLE * tall:
+            if (t1 - t0) * length >= min_visible * tall:
                 runs.append((t0, t1))
             start = None
     return runs
@@ -193,14 +198,15 @@ def _english_printed(run: str) -> bool:
     if ENGLISH.match(letters):
         return True
     # a long run is the sub-label read badly (no value on these cards is long Latin text)
-    allowed = max(1, len(letters) // 2 if len(letters) >= 8 else (len(letters) + 1) // 3)
+    allowed = max(1, len(letters) // 2 if len(letters) >= 5 else (len(letters) + 1) // 3)
     return any(_edits_to_substring(letters, phrase) <= allowed for phrase in _ENGLISH_PHRASES)
 
 
 def _misread_printed(run: str) -> bool:
-    """A run of Chinese characters that is printed wording with at most one character in
-    three misread (substitutions only: an extra character may be a value left visible)."""
-    allowed = max(1, len(run) // 3)
+    """A run of three or more Chinese characters that is printed wording with at most one
+    character in three misread (substitutions only: an extra character may be a value left
+    visible; and a two-character name may differ from a label by one, 建国 from 和国)."""
+    allowed = len(run) // 3
     for words in _PRINTED:
         for k in range(0, len(words) - len(run) + 1):
             if sum(a != b for a, b in zip(run, words[k : k + len(run)], strict=True)) <= allowed:
@@ -217,7 +223,7 @@ def _strip_printed(text: str, latin: bool = True) -> str:
     text = "".join(CONFUSIONS.get(ch, ch) for ch in text)
     for words in _PRINTED:
         text = text.replace(words, "")
-    text = _CJK_RUN.sub(lambda m: "" if len(m.group()) >= 2 and _misread_printed(m.group()) else m.group(), text)
+    text = _CJK_RUN.sub(lambda m: "" if len(m.group()) >= 3 and _misread_printed(m.group()) else m.group(), text)
     # the remaining characters: pieces of labels split by letter-spacing
     return "".join(ch for ch in text if ch not in _LABEL_CHARS or ch.isdigit())
 
@@ -235,6 +241,18 @@ def _any_confident(part: SeenText, rest: str) -> bool:
     if len(part.confidences) != len(part.text):
         return True
     return any(p >= SURE_CHAR for ch, p in zip(part.text, part.confidences, strict=True) if ch in rest)
+
+
+def _noise(part: SeenText, rest: str) -> bool:
+    """What is left is no value: a lone digit or Latin letter (a stroke of a masked
+    character beside a label), or Latin letters read unsurely (the licence's small English
+    sub-labels read badly; no value on these cards is Latin text but a vehicle class)."""
+    if len(rest) == 1 and rest.isascii():
+        return True
+    if not (rest.isascii() and rest.isalpha()):
+        return False
+    sure = [p for ch, p in zip(part.text, part.confidences, strict=False) if ch.isascii() and ch.isalpha()]
+    return bool(sure) and float(np.mean(sure)) < SURE_LATIN
 
 
 def _overlap(a: Polygon, b: Polygon) -> float:
@@ -265,7 +283,7 @@ def judge_text(seen: Sequence[SeenText], kept: Sequence[KeptValue], near: Sequen
         if on_kept and any(_kept_shape(k.field, _strip_printed(text, latin=False)) for k in on_kept):
             continue  # a kept value (a vehicle class is Latin: read before English is dropped)
         rest = _strip_printed(text)
-        if not rest or not _any_confident(part, rest):
+        if not rest or not _any_confident(part, rest) or _noise(part, rest):
             continue
         if any(_kept_shape(k.field, rest) for k in on_kept):
             continue

@@ -38,9 +38,9 @@ from redactor.verifiers.base import VerifyRequest
 DET_TEXT_HEIGHT = 18.0
 #: ... and at most this many pixels along the longer side.
 DET_LIMIT = 960
-#: The checked region is the located fields' extent grown by this share of its size (a
-#: location made for another image may sit beside the card's real text).
-REGION_MARGIN = 0.12
+#: Tiles of a large page overlap by this many text heights (a line cut by a tile's edge is
+#: seen whole in the next one as long as it is short).
+TILE_OVERLAP = 4.0
 #: Where a photo's remnant is looked for around a card's fields (text heights).
 PICTURE_REACH = 3.0
 #: A blob at least this many times as long (along the lines) as it is tall may be text the
@@ -97,10 +97,9 @@ class OcrVerifier:
         line_height = statistics.median(heights) if heights else 20.0
 
         reasons: list[str] = []
-        box = _region([p for _, p in near], request.detection.card_quad, width, height)
-        erased = _erase_masks(np.ascontiguousarray(masked_rgb[:, :, ::-1]), painted, box)
+        erased = _erase_masks(np.ascontiguousarray(masked_rgb[:, :, ::-1]), painted)
         with self._inference:
-            seen, lines = self._read_outside(erased, painted, box, line_height)
+            seen, lines = self._read_outside(erased, painted, line_height)
             pictures, more = self._pictures(request, erased, painted, lines, line_height)
         reasons += judge_text([*seen, *more], kept, near)
         reasons += pictures
@@ -109,13 +108,18 @@ class OcrVerifier:
         return Verdict.failed(reasons) if reasons else Verdict(True)
 
     def _read_outside(
-        self, bgr: np.ndarray, painted: np.ndarray, box: tuple[int, int, int, int], line_height: float
+        self, bgr: np.ndarray, painted: np.ndarray, line_height: float
     ) -> tuple[list[SeenText], list[np.ndarray]]:
-        """The stretches of text lines outside the masks inside ``box``, read; and every
-        detected line's frame (text, for the picture check). ``bgr``: masks erased."""
+        """The stretches of text lines outside the masks, anywhere in the image, read; and
+        every detected line's frame (text, for the picture check). ``bgr``: masks erased.
+
+        The whole image is looked at, not only where the fields were located: a response
+        made for one card of a page leaves the other card's fields elsewhere."""
         reader = LineReader(self.models)
         scale = min(1.0, DET_TEXT_HEIGHT / max(line_height, 1.0))
-        lines = reader.detect(bgr, DET_LIMIT, box, scale)
+        lines = []
+        for box in _tiles(bgr.shape[1], bgr.shape[0], DET_LIMIT / scale, TILE_OVERLAP * line_height):
+            lines.extend(reader.detect(bgr, DET_LIMIT, box, scale))
         parts: list[np.ndarray] = []
         heights: list[float] = []
         for line in lines:
@@ -185,19 +189,35 @@ class OcrVerifier:
         return SeenText(Polygon.of(quad.tolist()), reading.text, confidences, blob.height)
 
 
-def _erase_masks(bgr: np.ndarray, painted: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    """The image with its masks painted in the card's colour (the median of what is not
-    masked in ``box``): a black box next to a label makes the detector see one dark blob
-    and lose the label; only text outside the masks matters here."""
-    x0, y0, x1, y1 = box
-    region = bgr[y0:y1, x0:x1]
-    open_ = ~painted[y0:y1, x0:x1]
-    if not open_.any():
+def _erase_masks(bgr: np.ndarray, painted: np.ndarray) -> np.ndarray:
+    """The image with its masks painted in the colour around them (the median of the unmasked
+    pixels next to the masks): a black box next to a label makes the detector see one dark
+    blob and lose the label; only text outside the masks matters here."""
+    import cv2
+
+    if not painted.any():
         return bgr
-    colour = np.median(region[open_], axis=0).astype(np.uint8)
+    ring = cv2.dilate(painted.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) & ~painted
+    around = bgr[ring] if ring.any() else bgr[~painted]
+    if around.size == 0:
+        return bgr
     out = bgr.copy()
-    out[painted] = colour
+    out[painted] = np.median(around, axis=0).astype(np.uint8)
     return out
+
+
+def _tiles(width: int, height: int, size: float, overlap: float) -> list[tuple[int, int, int, int]]:
+    """Boxes covering the image, each at most ``size`` pixels a side, overlapping by ``overlap``."""
+
+    def starts(extent: int) -> list[int]:
+        if extent <= size:
+            return [0]
+        count = int(np.ceil((extent - overlap) / max(1.0, size - overlap)))
+        step = (extent - size) / max(1, count - 1)
+        return [int(round(k * step)) for k in range(count)]
+
+    side = int(np.ceil(size))
+    return [(x, y, min(width, x + side), min(height, y + side)) for y in starts(height) for x in starts(width)]
 
 
 def _breathing(quad: np.ndarray) -> np.ndarray:
@@ -208,21 +228,3 @@ def _breathing(quad: np.ndarray) -> np.ndarray:
     tall = float(np.linalg.norm(f[3] - f[0]))
     pad = axis / length * 0.1 * tall
     return np.array([f[0] - pad, f[1] + pad, f[2] + pad, f[3] - pad])
-
-
-def _region(polygons: list[Polygon], card_quad: Polygon | None, width: int, height: int) -> tuple[int, int, int, int]:
-    """Pixel box around everything located (and the card's outline), grown by a margin."""
-    points = [pt for p in polygons for pt in p.points]
-    if card_quad is not None:
-        points.extend(card_quad.points)
-    xs = [p[0] for p in points]
-    ys = [p[1] for p in points]
-    x0, y0, x1, y1 = min(xs), min(ys), max(xs), max(ys)
-    mx = REGION_MARGIN * (x1 - x0)
-    my = REGION_MARGIN * (y1 - y0)
-    return (
-        max(0, int(x0 - mx)),
-        max(0, int(y0 - my)),
-        min(width, int(x1 + mx) + 1),
-        min(height, int(y1 + my) + 1),
-    )
