@@ -446,7 +446,7 @@ def evaluate_detection(
     decision, reasons = plan.decision, plan.reasons
     caught, verify_ms = False, None
     if verifier is not None and image is not None and decision is Decision.REDACTED and plan.applied:
-        verdict, verify_ms = verify_plan(verifier, image, plan, detection)
+        verdict, verify_ms = verify_plan(verifier, image, plan, detection, policy)
         if not verdict.passed:
             decision, reasons, caught = Decision.QUARANTINED, (*reasons, *verdict.reasons), True
     union = mask_union(plan.ops, *size)
@@ -472,13 +472,15 @@ def evaluate_detection(
     )
 
 
-def verify_plan(verifier: Verifier, image: Image.Image, plan: Plan, detection: Detection) -> tuple[Verdict, float]:
+def verify_plan(
+    verifier: Verifier, image: Image.Image, plan: Plan, detection: Detection, policy: Policy
+) -> tuple[Verdict, float]:
     """The pipeline's second look at ``image`` masked by ``plan``, and how long it took (ms)."""
     masked = image.copy()
     apply_ops(masked, list(plan.ops))
     start = time.perf_counter()
     try:
-        verdict = verifier.verify(VerifyRequest(image, masked, plan, detection))
+        verdict = verifier.verify(VerifyRequest(image, masked, plan, detection, policy))
     except Exception as exc:  # as in the pipeline: a verifier that cannot look passes nothing
         verdict = Verdict(False, (f"verification failed ({type(exc).__name__})",))
     return verdict, (time.perf_counter() - start) * 1000

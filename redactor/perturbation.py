@@ -306,7 +306,7 @@ def _trial(
     held_out = any(c.family in HELD_OUT_FAMILIES for c in truth.cards)
     if plan.decision is not Decision.REDACTED:
         return Trial(name, variant, held_out, fault, _leaks(plan, truth, raw, policy), True, False, None)
-    verdict, ms = verify_plan(verifier, image, plan, detection)
+    verdict, ms = verify_plan(verifier, image, plan, detection, policy)
     return Trial(name, variant, held_out, fault, _leaks(plan, truth, raw, policy), False, not verdict.passed, ms)
 
 

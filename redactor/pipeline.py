@@ -113,7 +113,7 @@ def redact_image(
     timings["mask"] = (t3 - t2) * 1000
     if verifier is not None and plan.applied:
         try:
-            verdict = verifier.verify(VerifyRequest(upright, masked_image, plan, detection))
+            verdict = verifier.verify(VerifyRequest(upright, masked_image, plan, detection, policy))
         except Exception as exc:  # a verifier that cannot look has not passed anything
             verdict = Verdict(False, (f"verification failed ({type(exc).__name__})",))
         timings["verify"] = (time.perf_counter() - t3) * 1000

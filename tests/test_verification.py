@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +12,6 @@ from typer.testing import CliRunner
 
 from redactor.cli import app
 from redactor.core.imaging import decode
-from redactor.core.masking import MaskOp
 from redactor.core.plan import plan_redaction
 from redactor.core.results import Decision, Polygon
 from redactor.core.verification import (
@@ -140,7 +138,7 @@ def test_a_correct_redaction_passes(verifier, name):
 def test_a_shifted_location_is_caught(verifier, name):
     image, truth, raw = sample(name)
     correct = truth_detection(truth, raw)
-    assert verify_plan(verifier, image, plan_redaction(correct, POLICY, *image.size), correct)[0].passed
+    assert verify_plan(verifier, image, plan_redaction(correct, POLICY, *image.size), correct, POLICY)[0].passed
     text = [f for f in correct.fields if not f.is_portrait]
     h = float(np.median([f.polygon.bounds[3] - f.polygon.bounds[1] for f in text]))
 
@@ -152,7 +150,7 @@ def test_a_shifted_location_is_caught(verifier, name):
     assert shifted.fields[0].polygon.bounds[1] > correct.fields[0].polygon.bounds[1] + 0.3 * h
     plan = plan_redaction(shifted, POLICY, *image.size)
     assert plan.decision is Decision.REDACTED  # the plan cannot tell
-    verdict, _ = verify_plan(verifier, image, plan, shifted)
+    verdict, _ = verify_plan(verifier, image, plan, shifted, POLICY)
     assert not verdict.passed
     assert all(r.startswith("verification:") for r in verdict.reasons)
 
@@ -167,14 +165,14 @@ def test_a_portrait_left_visible_is_caught(verifier):
 
     moved = move_portrait(correct, Right())  # type: ignore[arg-type]
     plan = plan_redaction(moved, POLICY, *image.size)
-    verdict, _ = verify_plan(verifier, image, plan, moved)
+    verdict, _ = verify_plan(verifier, image, plan, moved, POLICY)
     assert not verdict.passed
     assert any("picture" in r for r in verdict.reasons)
     # and the same plan without the portrait's mask at all
     plan = plan_redaction(correct, POLICY, *image.size)
     masked = [a for a in plan.applied if a.action != "keep"]
     ops = tuple(op for op, a in zip(plan.ops, masked, strict=True) if not a.located.is_portrait)
-    verdict, _ = verify_plan(verifier, image, replace(plan, ops=ops), correct)
+    verdict, _ = verify_plan(verifier, image, replace(plan, ops=ops), correct, POLICY)
     assert any("picture" in r for r in verdict.reasons)
 
 

@@ -148,7 +148,7 @@ class _Grid:
         return max(0, x0), max(0, y0), min(w, x1), min(h, y1)
 
 
-def _resample(rgb: np.ndarray, frame: CardFrame, region: Box) -> _Grid | None:
+def _resample(rgb: np.ndarray, frame: CardFrame, region: Box, faint_red: bool = False) -> _Grid | None:
     import cv2
 
     cell = frame.text_height / CELLS_PER_TEXT_HEIGHT
@@ -174,7 +174,7 @@ def _resample(rgb: np.ndarray, frame: CardFrame, region: Box) -> _Grid | None:
     small = cv2.resize(warped, (cols, rows), interpolation=cv2.INTER_AREA).astype(np.float32)
     lab = cv2.cvtColor(small / 255.0, cv2.COLOR_RGB2LAB)
     # red is judged per pixel (a thin ring of seal ink mixes with the card in a cell's average)
-    red_pixels = _red(warped.astype(np.float32)).astype(np.float32)
+    red_pixels = (_faint_red if faint_red else _red)(warped.astype(np.float32)).astype(np.float32)
     red = cv2.resize(red_pixels, (cols, rows), interpolation=cv2.INTER_AREA) > RED_SHARE
     return _Grid(lab, small, np.asarray(red), cell, region)
 
@@ -460,12 +460,23 @@ def _red(rgb: np.ndarray) -> np.ndarray:
     return np.asarray((r > 90) & (r > 1.6 * g) & (r > 1.5 * b))
 
 
-def find_seal(rgb: np.ndarray, frame: CardFrame, region: Box, text: Sequence[Quad] = ()) -> Found | None:
+def _faint_red(rgb: np.ndarray) -> np.ndarray:
+    """Seal ink washed out to pink (a small, blurred or dim seal): still well above green and
+    blue alike; skin, however pale, has green above blue."""
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    return np.asarray((r > 100) & (r > g + 30) & (r > b + 25) & (b >= g - 10))
+
+
+def find_seal(
+    rgb: np.ndarray, frame: CardFrame, region: Box, text: Sequence[Quad] = (), faint: bool = False
+) -> Found | None:
     """A licence's red seal (the issuing authority) inside ``region``, on the card (the
-    background around ``text``; a red shape beside the card is no seal), or ``None``."""
+    background around ``text``; a red shape beside the card is no seal), or ``None``.
+    ``faint`` also takes seal ink washed out to pink (the second look's question: is any
+    seal left?)."""
     import cv2
 
-    grid = _resample(rgb, frame, region)
+    grid = _resample(rgb, frame, region, faint_red=faint)
     if grid is None:
         return None
     red = grid.red.astype(np.uint8)
@@ -640,6 +651,41 @@ def pictures_left(
             # backdrop, the table beside the card or a shadow hardly does
             if patch.size and float(patch[:, 0].std()) >= MIN_LEFT_TEXTURE:
                 out.append(grid.cell_box(x, y, x + w, y + h))
+    return out
+
+
+#: Red ink left on a masked licence counts from this extent (text heights) and area (square
+#: text heights): a seal's ring, whole or in part, not a red speck or a character.
+MIN_RED_LEFT = (2.0, 1.5)
+
+
+def red_left(
+    rgb: np.ndarray, frame: CardFrame, region: Box, text: Sequence[Quad], masked: np.ndarray
+) -> list[Box]:
+    """Seal ink (red, or washed out to pink) on the card (around its ``text``), outside the
+    ``masked`` pixels, inside ``region``: on a licence whose issuing authority is masked,
+    what is left of its seal, whole or in part."""
+    import cv2
+
+    grid = _resample(rgb, frame, region, faint_red=True)
+    if grid is None:
+        return []
+    painted = cv2.dilate(_resample_mask(masked, frame, grid).astype(np.uint8), np.ones((3, 3), np.uint8))
+    red = grid.red.astype(np.uint8) & (1 - painted).astype(np.uint8)
+    found = _ink(grid, frame, text, painted.astype(bool))
+    if found is not None:
+        # on the card (a seal may reach its edge; a red shape on the table is no seal)
+        k = int(3 * CELLS_PER_TEXT_HEIGHT) | 1
+        card = cv2.dilate(found[2].astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        red &= card.astype(np.uint8)
+    closed = cv2.morphologyEx(red, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+    extent, area = (v * CELLS_PER_TEXT_HEIGHT for v in MIN_RED_LEFT)
+    out = []
+    for k in range(1, count):
+        x, y, w, h, a = (int(v) for v in stats[k])
+        if max(w, h) >= extent and a >= area * CELLS_PER_TEXT_HEIGHT:
+            out.append(grid.cell_box(x, y, x + w, y + h))
     return out
 
 

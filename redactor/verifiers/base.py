@@ -13,18 +13,21 @@ from typing import Protocol, runtime_checkable
 from PIL import Image
 
 from redactor.core.plan import Plan
+from redactor.core.policy import Policy
 from redactor.core.results import Detection
 from redactor.core.verification import Verdict
 
 
 @dataclass(frozen=True)
 class VerifyRequest:
-    """What a verifier gets: ``original`` and ``masked`` are the same size, upright."""
+    """What a verifier gets: ``original`` and ``masked`` are the same size, upright; the
+    ``policy`` says what must not be readable (whatever the plan did)."""
 
     original: Image.Image
     masked: Image.Image
     plan: Plan
     detection: Detection
+    policy: Policy
 
 
 @runtime_checkable

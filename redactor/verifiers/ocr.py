@@ -16,7 +16,7 @@ import numpy as np
 from redactor.core.fields import FIELDS_BY_CARD, PORTRAIT, CardType, infer_card_type
 from redactor.core.geometry import text_height
 from redactor.core.policy import Action
-from redactor.core.portrait import Box, CardFrame, frame_from_quads, pictures_left
+from redactor.core.portrait import Box, CardFrame, frame_from_quads, pictures_left, red_left
 from redactor.core.results import Polygon
 from redactor.core.verification import (
     KeptValue,
@@ -38,6 +38,10 @@ from redactor.verifiers.base import VerifyRequest
 DET_TEXT_HEIGHT = 18.0
 #: ... and at most this many pixels along the longer side.
 DET_LIMIT = 960
+#: Crops read together, and how much their widths may differ: wider batches than the
+#: locator's (fewer runs of the recogniser; what is read is judged, not placed).
+REC_BATCH = 6
+REC_SPREAD = 1.25
 #: Tiles of a large page overlap by this many text heights (a line cut by a tile's edge is
 #: seen whole in the next one as long as it is short).
 TILE_OVERLAP = 4.0
@@ -127,7 +131,7 @@ class OcrVerifier:
                 parts.append(part_of(line.frame, t0, t1))
                 heights.append(line.height)
         crops = [red_dropout(crop_line(bgr, _breathing(q).astype(np.float32))) for q in parts]
-        readings = self.models.read(crops)
+        readings = self.models.read(crops, int(REC_BATCH), REC_SPREAD)
         seen = [
             SeenText(Polygon.of(q.tolist()), r.text, r.confidences if len(r.confidences) == len(r.text) else (), h)
             for q, r, h in zip(parts, readings, heights, strict=True)
@@ -147,23 +151,19 @@ class OcrVerifier:
         it comes back as text to judge."""
         plan = request.plan
         card_type = plan.card_type or infer_card_type(a.located.canonical for a in plan.applied if a.located.canonical)
+        policy = request.policy
         groups: dict[CardType, list[Polygon]] = {}
-        masks_photo: set[CardType] = set()
         for a in plan.applied:
             kind = a.located.card_type or card_type
-            if kind is None or PORTRAIT not in FIELDS_BY_CARD[kind]:
-                continue
-            if a.located.is_portrait:
-                if a.action != Action.KEEP.value:
-                    masks_photo.add(kind)
+            if kind is None or PORTRAIT not in FIELDS_BY_CARD[kind] or a.located.is_portrait:
                 continue
             groups.setdefault(kind, []).append(a.located.polygon)
         reasons: list[str] = []
         texts: list[SeenText] = []
         rgb = np.ascontiguousarray(bgr[:, :, ::-1])
         for kind, polygons in groups.items():
-            if kind not in masks_photo or not polygons:
-                continue
+            masks_photo = policy.rule_for(kind, PORTRAIT).action is not Action.KEEP
+            masks_seal = policy.rule_for(kind, "issuing_authority").action is not Action.KEEP
             found = frame_from_quads([p.points for p in polygons])
             if found is None:
                 continue
@@ -171,7 +171,14 @@ class OcrVerifier:
             hull = Box.around(frame.to_card(np.vstack([np.asarray(p.points) for p in polygons])))
             reach = PICTURE_REACH * line_height
             region = Box(hull.u0 - reach, hull.v0 - reach, hull.u1 + 2 * reach, hull.v1 + reach)
-            for blob in pictures_left(rgb, frame, region, lines, painted):
+            if kind is CardType.DRIVER_LICENSE and masks_seal:
+                # the seal is printed over the labels left of the values, or beside them;
+                # only a seal within the card's rows counts (a red shape off the card is none)
+                h = line_height
+                rows = Box(hull.u0 - 4 * h, hull.v0 - h, hull.u1 + 8 * h, hull.v1 + h)
+                if red_left(rgb, frame, rows, lines, painted):
+                    reasons.append("verification: a red seal is left unmasked on the card (the issuing authority?)")
+            for blob in pictures_left(rgb, frame, region, lines, painted) if masks_photo else []:
                 seen = self._as_text(bgr, frame, blob) if blob.width >= TEXT_LIKE * blob.height else None
                 if seen is None:
                     reasons.append("verification: a picture area is left unmasked on the card (the photo?)")

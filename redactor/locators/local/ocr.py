@@ -153,17 +153,21 @@ class OcrModels:
         """Text and mean character confidence for each BGR crop (any width, any height)."""
         return [(r.text, r.confidence) for r in self.read(crops)]
 
-    def read(self, crops: list[np.ndarray]) -> list[Reading]:
+    def read(
+        self, crops: list[np.ndarray], batch_size: int = REC_BATCH, spread: float = REC_WIDTH_SPREAD
+    ) -> list[Reading]:
         """Text, confidence and where each character sits, for each BGR crop.
 
         Crops are batched by width (a batch is padded to its widest crop, so mixing a long
-        address with a two-character label would pay for the address many times over).
+        address with a two-character label would pay for the address many times over):
+        at most ``batch_size`` crops whose widths differ by at most ``spread``.
         """
         if not crops:
             return []
         out: list[Reading | None] = [None] * len(crops)
         order = sorted(range(len(crops)), key=lambda i: crops[i].shape[1] / max(1, crops[i].shape[0]))
-        for batch in _similar_widths(order, [c.shape[1] / max(1, c.shape[0]) for c in crops]):
+        ratios = [c.shape[1] / max(1, c.shape[0]) for c in crops]
+        for batch in _similar_widths(order, ratios, batch_size, spread):
             tensor, widths = self._batch([crops[i] for i in batch], REC_HEIGHT)
             logits = self.rec.run(None, {self.rec.get_inputs()[0].name: tensor})[0]
             steps = logits.shape[1]
@@ -204,13 +208,15 @@ class OcrModels:
         return tensor, widths
 
 
-def _similar_widths(order: list[int], ratios: list[float]) -> list[list[int]]:
-    """Batches (in ``order``, sorted by width) of at most :data:`REC_BATCH` crops whose widths
-    differ by at most :data:`REC_WIDTH_SPREAD`: padding a short crop to a long one's width
-    changes what the recogniser reads in it."""
+def _similar_widths(
+    order: list[int], ratios: list[float], size: int = REC_BATCH, spread: float = REC_WIDTH_SPREAD
+) -> list[list[int]]:
+    """Batches (in ``order``, sorted by width) of at most ``size`` crops whose widths differ
+    by at most ``spread``: padding a short crop to a long one's width changes what the
+    recogniser reads in it."""
     batches: list[list[int]] = []
     for i in order:
-        if batches and len(batches[-1]) < REC_BATCH and ratios[i] <= REC_WIDTH_SPREAD * ratios[batches[-1][0]]:
+        if batches and len(batches[-1]) < size and ratios[i] <= spread * ratios[batches[-1][0]]:
             batches[-1].append(i)
         else:
             batches.append([i])
