@@ -38,6 +38,8 @@ from redactor.verifiers.base import VerifyRequest
 DET_TEXT_HEIGHT = 18.0
 #: ... and at most this many pixels along the longer side.
 DET_LIMIT = 960
+#: A detected line this far off the card's text direction (cosine) holds stacked rows.
+ACROSS_COS = 0.87
 #: Crops read together, and how much their widths may differ: wider batches than the
 #: locator's (fewer runs of the recogniser; what is read is judged, not placed).
 REC_BATCH = 6
@@ -102,8 +104,12 @@ class OcrVerifier:
 
         reasons: list[str] = []
         erased = _erase_masks(np.ascontiguousarray(masked_rgb[:, :, ::-1]), painted)
+        found = frame_from_quads(
+            [a.located.polygon.points for a in applied if not a.located.is_portrait and a.located.polygon.area() > 0]
+        )
+        axis = None if found is None else np.asarray(found.axis)
         with self._inference:
-            seen, lines = self._read_outside(erased, painted, line_height)
+            seen, lines = self._read_outside(erased, painted, line_height, axis)
             pictures, more = self._pictures(request, erased, painted, lines, line_height)
         reasons += judge_text([*seen, *more], kept, near)
         reasons += pictures
@@ -112,31 +118,44 @@ class OcrVerifier:
         return Verdict.failed(reasons) if reasons else Verdict(True)
 
     def _read_outside(
-        self, bgr: np.ndarray, painted: np.ndarray, line_height: float
+        self, bgr: np.ndarray, painted: np.ndarray, line_height: float, axis: np.ndarray | None = None
     ) -> tuple[list[SeenText], list[np.ndarray]]:
         """The stretches of text lines outside the masks, anywhere in the image, read; and
         every detected line's frame (text, for the picture check). ``bgr``: masks erased.
 
         The whole image is looked at, not only where the fields were located: a response
-        made for one card of a page leaves the other card's fields elsewhere."""
+        made for one card of a page leaves the other card's fields elsewhere. A "line" across
+        the card's text direction (rows stacked close, merged by the detector) is split into
+        the rows it holds, each read along the card's ``axis``."""
         reader = LineReader(self.models)
         scale = min(1.0, DET_TEXT_HEIGHT / max(line_height, 1.0))
         lines = []
         for box in _tiles(bgr.shape[1], bgr.shape[0], DET_LIMIT / scale, TILE_OVERLAP * line_height):
             lines.extend(reader.detect(bgr, DET_LIMIT, box, scale))
+        frames: list[np.ndarray] = []
+        across: list[np.ndarray] = []
+        for line in lines:
+            if axis is not None and abs(float(line.axis @ axis)) < ACROSS_COS:
+                across.extend(_rows_of(bgr, line.frame, axis, line_height))
+            else:
+                frames.append(line.frame)
+        if across:
+            flips = self.models.upside_down([crop_line(bgr, f.astype(np.float32), 4.0) for f in across])
+            frames.extend(np.asarray(f[[2, 3, 0, 1]]) if p > 0.5 else f for f, p in zip(across, flips, strict=True))
         parts: list[np.ndarray] = []
         heights: list[float] = []
-        for line in lines:
-            for t0, t1 in visible_parts(line.frame, painted):
-                parts.append(part_of(line.frame, t0, t1))
-                heights.append(line.height)
+        for frame in frames:
+            tall = float(np.linalg.norm(frame[3] - frame[0]))
+            for t0, t1 in visible_parts(frame, painted):
+                parts.append(part_of(frame, t0, t1))
+                heights.append(tall)
         crops = [red_dropout(crop_line(bgr, _breathing(q).astype(np.float32))) for q in parts]
         readings = self.models.read(crops, int(REC_BATCH), REC_SPREAD)
         seen = [
             SeenText(Polygon.of(q.tolist()), r.text, r.confidences if len(r.confidences) == len(r.text) else (), h)
             for q, r, h in zip(parts, readings, heights, strict=True)
         ]
-        return seen, [ln.frame for ln in lines]
+        return seen, frames
 
     def _pictures(
         self,
@@ -194,6 +213,42 @@ class OcrVerifier:
             return None
         confidences = reading.confidences if len(reading.confidences) == len(reading.text) else ()
         return SeenText(Polygon.of(quad.tolist()), reading.text, confidences, blob.height)
+
+
+def _rows_of(bgr: np.ndarray, corners: np.ndarray, axis: np.ndarray, line_height: float) -> list[np.ndarray]:
+    """The rows of text inside a detected box that lies across the card's ``axis``: frames
+    (start-top, end-top, end-bottom, start-bottom) along the axis, one per band of ink."""
+    import cv2
+
+    normal = np.array([-axis[1], axis[0]])
+    c = np.asarray(corners, dtype=np.float64)
+    u, v = c @ axis, c @ normal
+    pad = 0.15 * line_height
+    u0, u1, v0, v1 = u.min() - pad, u.max() + pad, v.min() - pad, v.max() + pad
+
+    def at(uu: float, vv: float) -> np.ndarray:
+        return np.asarray(uu * axis + vv * normal)
+
+    width, height = max(2, int(round(u1 - u0))), max(2, int(round(v1 - v0)))
+    src = np.array([at(u0, v0), at(u1, v0), at(u1, v1)], dtype=np.float32)
+    dst = np.array([[0, 0], [width, 0], [width, height]], dtype=np.float32)
+    patch = cv2.warpAffine(bgr, cv2.getAffineTransform(src, dst), (width, height), borderMode=cv2.BORDER_REPLICATE)
+    gray = patch.mean(axis=2)
+    ink = gray < np.percentile(gray, 90) - 40
+    profile = ink.mean(axis=1) > 0.02
+    rows: list[np.ndarray] = []
+    start: int | None = None
+    for y, inked in enumerate([*profile.tolist(), False]):
+        if inked and start is None:
+            start = y
+        elif not inked and start is not None:
+            if y - start >= 0.35 * line_height:
+                a, b = v0 + start - pad, v0 + y + pad
+                rows.append(np.array([at(u0, a), at(u1, a), at(u1, b), at(u0, b)], dtype=np.float32))
+            start = None
+    if not rows:
+        rows.append(np.array([at(u0, v0), at(u1, v0), at(u1, v1), at(u0, v1)], dtype=np.float32))
+    return rows
 
 
 def _erase_masks(bgr: np.ndarray, painted: np.ndarray) -> np.ndarray:
