@@ -590,7 +590,7 @@ MIN_LEFT_HEIGHT = 1.5
 #: ... at least this many wide (a sliver along a mask's edge shows no face)...
 MIN_LEFT_WIDTH = 0.7
 #: Spread of lightness (Lab L) within a picture left, at least: a face's, not a backdrop's.
-MIN_LEFT_TEXTURE = 12.0
+MIN_LEFT_TEXTURE = 7.0
 #: Colour distance (Lab) from the card that counts as picture on a masked card (lowest,
 #: highest): a face and hair stand out far more than the lighting of a bare card does.
 LEFT_CONTRAST = (24.0, 36.0)
@@ -675,7 +675,7 @@ def red_left(
     found = _ink(grid, frame, text, painted.astype(bool))
     if found is not None:
         # on the card (a seal may reach its edge; a red shape on the table is no seal)
-        k = int(3 * CELLS_PER_TEXT_HEIGHT) | 1
+        k = int(CELLS_PER_TEXT_HEIGHT) | 1
         card = cv2.dilate(found[2].astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
         red &= card.astype(np.uint8)
     closed = cv2.morphologyEx(red, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
@@ -684,7 +684,10 @@ def red_left(
     out = []
     for k in range(1, count):
         x, y, w, h, a = (int(v) for v in stats[k])
-        if max(w, h) >= extent and a >= area * CELLS_PER_TEXT_HEIGHT:
+        # a seal's ring, or a crescent of it beside a mask; not a straight strip (the card's
+        # edge against a red table)
+        roundish = min(w, h) >= 0.75 * extent and max(w, h) <= 4 * min(w, h)
+        if roundish and max(w, h) >= extent and a >= area * CELLS_PER_TEXT_HEIGHT:
             out.append(grid.cell_box(x, y, x + w, y + h))
     return out
 

@@ -30,7 +30,7 @@ from redactor.core.verification import (
     visible_parts,
 )
 from redactor.locators.local.ocr import OcrModels, crop_line, shared_models
-from redactor.locators.local.reading import LineReader, red_dropout
+from redactor.locators.local.reading import Line, LineReader, red_dropout
 from redactor.verifiers.base import VerifyRequest
 
 #: The verifier's detector sees text about this tall (pixels): large enough for a digit
@@ -38,6 +38,8 @@ from redactor.verifiers.base import VerifyRequest
 DET_TEXT_HEIGHT = 18.0
 #: ... and at most this many pixels along the longer side.
 DET_LIMIT = 960
+#: Detected "lines" this many times taller than the text are shapes.
+GIANT_LINE = 2.6
 #: A detected line this far off the card's text direction (cosine) holds stacked rows.
 ACROSS_COS = 0.87
 #: Crops read together, and how much their widths may differ: wider batches than the
@@ -110,7 +112,10 @@ class OcrVerifier:
         axis = None if found is None else np.asarray(found.axis)
         with self._inference:
             seen, lines = self._read_outside(erased, painted, line_height, axis)
-            pictures, more = self._pictures(request, erased, painted, lines, line_height)
+            # a "line" many times the text's height is a shape (the outline of a masked
+            # photo), not text: the card is not grown to it
+            text_lines = [f for f in lines if np.linalg.norm(f[3] - f[0]) <= GIANT_LINE * line_height]
+            pictures, more = self._pictures(request, erased, painted, text_lines, line_height)
         reasons += judge_text([*seen, *more], kept, near)
         reasons += pictures
         reasons += judge_on_text(original_gray, masked_text)
@@ -129,9 +134,10 @@ class OcrVerifier:
         the rows it holds, each read along the card's ``axis``."""
         reader = LineReader(self.models)
         scale = min(1.0, DET_TEXT_HEIGHT / max(line_height, 1.0))
-        lines = []
+        lines: list[Line] = []
         for box in _tiles(bgr.shape[1], bgr.shape[0], DET_LIMIT / scale, TILE_OVERLAP * line_height):
-            lines.extend(reader.detect(bgr, DET_LIMIT, box, scale))
+            # a line seen whole in an earlier tile's overlap is not read twice
+            lines.extend(ln for ln in reader.detect(bgr, DET_LIMIT, box, scale) if not _seen_before(ln, lines))
         frames: list[np.ndarray] = []
         across: list[np.ndarray] = []
         for line in lines:
@@ -213,6 +219,19 @@ class OcrVerifier:
             return None
         confidences = reading.confidences if len(reading.confidences) == len(reading.text) else ()
         return SeenText(Polygon.of(quad.tolist()), reading.text, confidences, blob.height)
+
+
+def _seen_before(line: Line, lines: list[Line]) -> bool:
+    """Whether ``line`` lies within a line already found (same direction, its centre inside)."""
+    import cv2
+
+    centre = tuple(float(v) for v in line.centre)
+    for other in lines:
+        if abs(float(line.axis @ other.axis)) < ACROSS_COS:
+            continue
+        if cv2.pointPolygonTest(other.frame.reshape(-1, 1, 2).astype(np.float32), centre, False) >= 0:
+            return True
+    return False
 
 
 def _rows_of(bgr: np.ndarray, corners: np.ndarray, axis: np.ndarray, line_height: float) -> list[np.ndarray]:
