@@ -51,7 +51,7 @@ from redactor.verifiers.base import Verifier
 #: The face is recognisable with less than this share of its zone masked...
 READABLE = 0.85
 #: ... the zone: (left, top), (right, bottom) as fractions of the photo's width and height.
-FACE_ZONE = ((0.2, 0.12), (0.8, 0.7))
+FACE_ZONE = ((0.2, 0.12), (0.8, 0.6))
 #: A value is readable where a stretch of one of its lines this many text heights long (about
 #: a character) ...
 CHARACTER = 0.7

@@ -589,6 +589,10 @@ def complete_portraits(detection: Detection, image: Image.Image, kept: frozenset
 MIN_LEFT_HEIGHT = 1.5
 #: ... at least this many wide (a sliver along a mask's edge shows no face)...
 MIN_LEFT_WIDTH = 0.7
+#: ... or this share of it skin-coloured, over at least this many square text heights of skin
+#: (a chin beside a mask).
+MIN_LEFT_SKIN = 0.2
+MIN_SKIN_AREA = 0.8
 #: Spread of lightness (Lab L) within a picture left, at least: a face's, not a backdrop's.
 MIN_LEFT_TEXTURE = 7.0
 #: Colour distance (Lab) from the card that counts as picture on a masked card (lowest,
@@ -624,7 +628,10 @@ def pictures_left(
     background, spread = fitted
     distance = np.sqrt(((grid.lab - background) ** 2).sum(axis=2))
     low, high = LEFT_CONTRAST
-    ink = (distance > min(high, max(low, 3.0 * spread))) & ~lines & ~grown
+    # skin stands out less from a pale card than hair does: skin-coloured cells count from
+    # the portrait finder's lower contrast on
+    skin = _skin(grid.rgb) & (distance > MIN_CONTRAST)
+    ink = ((distance > min(high, max(low, 3.0 * spread))) | skin) & ~lines & ~grown
     # the card is the background around its text lines (a mask may reach beyond the card)
     card = _card_area(~ink & ~lines & ~grown, lines)
     ink &= ~cv2.dilate(grid.red.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
@@ -637,20 +644,19 @@ def pictures_left(
     h_cells = CELLS_PER_TEXT_HEIGHT
     out: list[Box] = []
     for x, y, w, h, area in _figures(stats[1:count], h_cells):
-        if (
-            max(w, h) >= MIN_LEFT_HEIGHT * h_cells
-            and min(w, h) >= MIN_LEFT_WIDTH * h_cells
-            and area >= MIN_LEFT_AREA * h_cells * h_cells
-        ):
-            patch = grid.lab[y : y + h, x : x + w][closed[y : y + h, x : x + w] > 0]
-            import os
-
-            if os.environ.get("PDEBUG"):
-                print("blob", w / h_cells, h / h_cells, area / h_cells**2, patch.std(axis=0))
-            # a face (skin, hair, eyes) varies in lightness; a strip of a photo's plain
-            # backdrop, the table beside the card or a shadow hardly does
-            if patch.size and float(patch[:, 0].std()) >= MIN_LEFT_TEXTURE:
-                out.append(grid.cell_box(x, y, x + w, y + h))
+        if max(w, h) < MIN_LEFT_HEIGHT * h_cells or min(w, h) < MIN_LEFT_WIDTH * h_cells:
+            continue
+        inside = closed[y : y + h, x : x + w] > 0
+        patch = grid.lab[y : y + h, x : x + w][inside]
+        if not patch.size:
+            continue
+        skin = float(_skin(grid.rgb[y : y + h, x : x + w][inside]).mean())
+        # a face (skin, hair, eyes) varies in lightness, or shows skin; a strip of a photo's
+        # plain backdrop, the table beside the card or a shadow does neither
+        textured = float(patch[:, 0].std()) >= MIN_LEFT_TEXTURE and area >= MIN_LEFT_AREA * h_cells * h_cells
+        skinned = skin >= MIN_LEFT_SKIN and area * skin >= MIN_SKIN_AREA * h_cells * h_cells
+        if textured or skinned:
+            out.append(grid.cell_box(x, y, x + w, y + h))
     return out
 
 
@@ -690,6 +696,14 @@ def red_left(
         if roundish and max(w, h) >= extent and a >= area * CELLS_PER_TEXT_HEIGHT:
             out.append(grid.cell_box(x, y, x + w, y + h))
     return out
+
+
+def _skin(rgb: np.ndarray) -> np.ndarray:
+    """Skin-coloured pixels (after Kovac et al.'s daylight rule, loosened for pale skin under
+    cool light; green well above a saturated red's): a cheek or a chin left beside a mask."""
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    spread = np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)
+    return np.asarray((r > 95) & (g > 40) & (b > 20) & (spread > 15) & (r > g + 8) & (g > b + 8) & (g > 0.4 * r))
 
 
 def _resample_mask(mask: np.ndarray, frame: CardFrame, grid: _Grid) -> np.ndarray:

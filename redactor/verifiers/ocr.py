@@ -42,6 +42,9 @@ DET_LIMIT = 960
 GIANT_LINE = 2.6
 #: A detected line this far off the card's text direction (cosine) holds stacked rows.
 ACROSS_COS = 0.87
+#: A stretch is read up to this many of its heights: printed wording is short, and a value
+#: shows itself in its first characters (the rest of a long line costs time, not safety).
+READ_RATIO = 12.0
 #: Crops read together, and how much their widths may differ: wider batches than the
 #: locator's (fewer runs of the recogniser; what is read is judged, not placed).
 REC_BATCH = 6
@@ -155,7 +158,7 @@ class OcrVerifier:
             for t0, t1 in visible_parts(frame, painted):
                 parts.append(part_of(frame, t0, t1))
                 heights.append(tall)
-        crops = [red_dropout(crop_line(bgr, _breathing(q).astype(np.float32))) for q in parts]
+        crops = [red_dropout(crop_line(bgr, _breathing(q).astype(np.float32), READ_RATIO)) for q in parts]
         readings = self.models.read(crops, int(REC_BATCH), REC_SPREAD)
         seen = [
             SeenText(Polygon.of(q.tolist()), r.text, r.confidences if len(r.confidences) == len(r.text) else (), h)
@@ -194,8 +197,11 @@ class OcrVerifier:
                 continue
             frame = CardFrame(found.origin, found.axis, line_height)
             hull = Box.around(frame.to_card(np.vstack([np.asarray(p.points) for p in polygons])))
+            # the photo may stand well beside the values (AILicenseRec locates values only):
+            # as far again as half their extent, on either side; the card's area bounds it
             reach = PICTURE_REACH * line_height
-            region = Box(hull.u0 - reach, hull.v0 - reach, hull.u1 + 2 * reach, hull.v1 + reach)
+            side = max(2 * reach, 0.5 * hull.width + reach)
+            region = Box(hull.u0 - side, hull.v0 - reach, hull.u1 + side, hull.v1 + reach)
             if kind is CardType.DRIVER_LICENSE and masks_seal:
                 # the seal is printed over the labels left of the values, or beside them;
                 # only a seal within the card's rows counts (a red shape off the card is none)
