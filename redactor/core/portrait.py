@@ -593,6 +593,8 @@ MIN_LEFT_WIDTH = 0.7
 #: (a chin beside a mask).
 MIN_LEFT_SKIN = 0.2
 MIN_SKIN_AREA = 0.8
+#: Colour distance (Lab) within which a cell is the card's own background, for its extent.
+CARD_TOLERANCE = 8.0
 #: Spread of lightness (Lab L) within a picture left, at least: a face's, not a backdrop's.
 MIN_LEFT_TEXTURE = 7.0
 #: Colour distance (Lab) from the card that counts as picture on a masked card (lowest,
@@ -632,8 +634,15 @@ def pictures_left(
     # the portrait finder's lower contrast on
     skin = _skin(grid.rgb) & (distance > MIN_CONTRAST)
     ink = ((distance > min(high, max(low, 3.0 * spread))) | skin) & ~lines & ~grown
-    # the card is the background around its text lines (a mask may reach beyond the card)
-    card = _card_area(~ink & ~lines & ~grown, lines)
+    # the card is the background around its text lines (a mask may reach beyond the card),
+    # taken tightly: a table of nearly the card's colour must not join it
+    # (with a flat fit: a curved one, extrapolated beyond the text, may match the table)
+    flat = _background(grid.lab, ~lines & ~grown, near)
+    if flat is None:
+        return []
+    flat_distance = np.sqrt(((grid.lab - flat[0]) ** 2).sum(axis=2))
+    tight = (flat_distance <= max(CARD_TOLERANCE, 2.5 * flat[1])) & ~lines & ~grown
+    card = _card_area(tight, lines)
     ink &= ~cv2.dilate(grid.red.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     ink &= card
     closed = cv2.morphologyEx(
