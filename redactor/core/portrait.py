@@ -636,13 +636,9 @@ def pictures_left(
     ink = ((distance > min(high, max(low, 3.0 * spread))) | skin) & ~lines & ~grown
     # the card is the background around its text lines (a mask may reach beyond the card),
     # taken tightly: a table of nearly the card's colour must not join it
-    # (with a flat fit: a curved one, extrapolated beyond the text, may match the table)
-    flat = _background(grid.lab, ~lines & ~grown, near)
-    if flat is None:
+    card = _card_extent(grid, lines, grown, near)
+    if card is None:
         return []
-    flat_distance = np.sqrt(((grid.lab - flat[0]) ** 2).sum(axis=2))
-    tight = (flat_distance <= max(CARD_TOLERANCE, 2.5 * flat[1])) & ~lines & ~grown
-    card = _card_area(tight, lines)
     ink &= ~cv2.dilate(grid.red.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     ink &= card
     closed = cv2.morphologyEx(
@@ -688,11 +684,18 @@ def red_left(
     painted = cv2.dilate(_resample_mask(masked, frame, grid).astype(np.uint8), np.ones((3, 3), np.uint8))
     red = grid.red.astype(np.uint8) & (1 - painted).astype(np.uint8)
     found = _ink(grid, frame, text, painted.astype(bool))
-    if found is not None:
-        # on the card (a seal may reach its edge; a red shape on the table is no seal)
-        k = int(CELLS_PER_TEXT_HEIGHT) | 1
-        card = cv2.dilate(found[2].astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-        red &= card.astype(np.uint8)
+    if found is None:
+        return []
+    # ink (not the card's own pink tint, not its text), on the card (a red shape on the
+    # table is no seal)
+    ink, text_cells, _ = found
+    lines = _blocked(grid, frame, text, 0.25 * frame.text_height)
+    near = cv2.dilate(lines.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    near &= ~cv2.dilate(lines.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    card = _card_extent(grid, lines, painted.astype(bool), near)
+    if card is None:
+        return []
+    red &= card.astype(np.uint8) & ink.astype(np.uint8) & (~text_cells).astype(np.uint8)
     closed = cv2.morphologyEx(red, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
     count, _, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
     extent, area = (v * CELLS_PER_TEXT_HEIGHT for v in MIN_RED_LEFT)
@@ -705,6 +708,18 @@ def red_left(
         if roundish and max(w, h) >= extent and a >= area * CELLS_PER_TEXT_HEIGHT:
             out.append(grid.cell_box(x, y, x + w, y + h))
     return out
+
+
+def _card_extent(grid: _Grid, lines: np.ndarray, masked: np.ndarray, near: np.ndarray) -> np.ndarray | None:
+    """The card on a masked image: the hull of the cells within a tight tolerance of a flat
+    background fit (a curved fit, extrapolated beyond the text, may match the table; a
+    loose tolerance lets a table of nearly the card's colour join it) around the lines."""
+    flat = _background(grid.lab, ~lines & ~masked, near)
+    if flat is None:
+        return None
+    distance = np.sqrt(((grid.lab - flat[0]) ** 2).sum(axis=2))
+    tight = (distance <= max(CARD_TOLERANCE, 2.5 * flat[1])) & ~lines & ~masked
+    return _card_area(tight, lines)
 
 
 def _skin(rgb: np.ndarray) -> np.ndarray:
