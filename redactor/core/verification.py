@@ -38,6 +38,8 @@ MASKED_SLICE = 0.5
 MIN_CHAR_CONFIDENCE = 0.5
 #: A left-over character counts when at least one of them was read this surely.
 SURE_CHAR = 0.85
+#: Two left-over digits or letters count when read this surely on average.
+SURE_PAIR = 0.9
 #: Left-over Latin letters count when read this surely on average.
 SURE_LATIN = 0.8
 #: Under a text field's mask, the original shows ink on at least this share of the pixels
@@ -245,10 +247,15 @@ def _any_confident(part: SeenText, rest: str) -> bool:
 
 def _noise(part: SeenText, rest: str) -> bool:
     """What is left is no value: a lone digit or Latin letter (a stroke of a masked
-    character beside a label), or Latin letters read unsurely (the licence's small English
+    character beside a label), two read unsurely, or Latin letters read unsurely (the licence's small English
     sub-labels read badly; no value on these cards is Latin text but a vehicle class)."""
     if len(rest) == 1 and rest.isascii():
         return True
+    if len(rest) == 2 and rest.isascii() and len(part.confidences) == len(part.text):
+        # two digits or letters read unsurely: the frayed edge of a masked date
+        sure = [p for ch, p in zip(part.text, part.confidences, strict=True) if ch in rest]
+        if sure and float(np.mean(sure)) < SURE_PAIR:
+            return True
     if not (rest.isascii() and rest.isalpha()):
         return False
     sure = [p for ch, p in zip(part.text, part.confidences, strict=False) if ch.isascii() and ch.isalpha()]
