@@ -176,6 +176,31 @@ def test_a_portrait_left_visible_is_caught(verifier):
     assert any("picture" in r for r in verdict.reasons)
 
 
+@pytest.mark.parametrize("name", ["license-scan-0007.png", "license-photo-0009.jpg"])
+def test_a_seal_left_visible_is_caught(verifier, name):
+    image, truth, raw = sample(name)
+    correct = truth_detection(truth, raw)
+    plan = plan_redaction(correct, POLICY, *image.size)
+    masked = [a for a in plan.applied if a.action != "keep"]
+    ops = tuple(op for op, a in zip(plan.ops, masked, strict=True) if a.located.canonical != "issuing_authority")
+    verdict, _ = verify_plan(verifier, image, replace(plan, ops=ops), correct, POLICY)
+    assert any("seal" in r for r in verdict.reasons), verdict.reasons
+
+
+def test_the_policy_decides_what_must_not_show(verifier):
+    """A plan that left the photo alone passes when the policy keeps the portrait."""
+    from redactor.core.policy import load_policy
+
+    image, truth, raw = sample("idcard-front-scan-0003.png")
+    correct = truth_detection(truth, raw)
+    keeps_face = load_policy(
+        "version: 1\ndefaults: {action: box}\nfields: {gender: keep, ethnicity: keep}\nportrait: keep\n", "<t>"
+    )
+    plan = plan_redaction(correct, keeps_face, *image.size)
+    assert all(not a.located.is_portrait or a.action == "keep" for a in plan.applied)
+    assert verify_plan(verifier, image, plan, correct, keeps_face)[0].passed
+
+
 def test_the_swapped_sidecar_is_quarantined_with_a_reason(tmp_path):
     src = tmp_path / "d"
     src.mkdir()
