@@ -595,6 +595,8 @@ MIN_LEFT_SKIN = 0.2
 MIN_SKIN_AREA = 0.8
 #: Colour distance (Lab) within which a cell is the card's own background, for its extent.
 CARD_TOLERANCE = 8.0
+#: ... which reaches at most this many text heights beyond the card's text and masks.
+CONTENT_MARGIN = 1.5
 #: Spread of lightness (Lab L) within a picture left, at least: a face's, not a backdrop's.
 MIN_LEFT_TEXTURE = 7.0
 #: Colour distance (Lab) from the card that counts as picture on a masked card (lowest,
@@ -648,7 +650,9 @@ def pictures_left(
     count, _, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
     h_cells = CELLS_PER_TEXT_HEIGHT
     out: list[Box] = []
-    for x, y, w, h, area in _figures(stats[1:count], h_cells):
+    # each remnant on its own: joined like a figure, the leftover pieces of labels cut by
+    # masks would make one
+    for x, y, w, h, area in (tuple(int(v) for v in row) for row in stats[1:count]):
         if max(w, h) < MIN_LEFT_HEIGHT * h_cells or min(w, h) < MIN_LEFT_WIDTH * h_cells:
             continue
         inside = closed[y : y + h, x : x + w] > 0
@@ -718,8 +722,25 @@ def _card_extent(grid: _Grid, lines: np.ndarray, masked: np.ndarray, near: np.nd
     if flat is None:
         return None
     distance = np.sqrt(((grid.lab - flat[0]) ** 2).sum(axis=2))
-    tight = (distance <= max(CARD_TOLERANCE, 2.5 * flat[1])) & ~lines & ~masked
-    return _card_area(tight, lines)
+    tight = np.asarray((distance <= max(CARD_TOLERANCE, 2.5 * flat[1])) & ~lines & ~masked)
+    # and no further than a little beyond what is printed or masked on it (when masks cover
+    # most of the card, little background is left to tell its edge)
+    content = _hull_of(lines | masked, int(CONTENT_MARGIN * CELLS_PER_TEXT_HEIGHT))
+    return np.asarray(_card_area(tight, lines) & content, dtype=bool)
+
+
+def _hull_of(cells: np.ndarray, grow: int) -> np.ndarray:
+    """The convex hull of the set cells, dilated by ``grow`` cells."""
+    import cv2
+
+    ys, xs = np.nonzero(cells)
+    out = np.zeros(cells.shape, dtype=np.uint8)
+    if xs.size:
+        hull = cv2.convexHull(np.stack([xs, ys], axis=1).astype(np.int32))
+        cv2.fillConvexPoly(out, hull, 1)
+        k = 2 * grow + 1
+        out = np.asarray(cv2.dilate(out, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))), dtype=np.uint8)
+    return out.astype(bool)
 
 
 def _skin(rgb: np.ndarray) -> np.ndarray:

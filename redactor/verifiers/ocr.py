@@ -118,7 +118,11 @@ class OcrVerifier:
             # a "line" many times the text's height is a shape (the outline of a masked
             # photo), not text: the card is not grown to it
             text_lines = [f for f in lines if np.linalg.norm(f[3] - f[0]) <= GIANT_LINE * line_height]
-            pictures, more = self._pictures(request, erased, painted, text_lines, line_height)
+            # the text's height as this look saw it (a locator's bands may be taller than the text)
+            seen_height = float(np.median([np.linalg.norm(f[3] - f[0]) for f in text_lines])) if text_lines else 0.0
+            if not 0.3 * line_height <= seen_height <= 0.75 * line_height:
+                seen_height = line_height  # only bands clearly taller than the text are not trusted
+            pictures, more = self._pictures(request, erased, painted, text_lines, seen_height)
         reasons += judge_text([*seen, *more], kept, near)
         reasons += pictures
         reasons += judge_on_text(original_gray, masked_text)
