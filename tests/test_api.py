@@ -16,8 +16,13 @@ from redactor.core.ailicenserec import render_response
 from redactor.core.fields import ID_CARD_FIELDS, CardType
 from redactor.core.results import Detection, LocatedField, Polygon
 from redactor.locators import StaticLocator
+from redactor.verifiers import StaticVerifier
 
 from .conftest import ID_CARD_BOXES
+
+#: These tests are about the library call on noise images (no card to look at): the second
+#: look is its in-memory twin here, and has its own tests (test_verification.py).
+PASS = StaticVerifier()
 
 W, H = 600, 379
 
@@ -40,7 +45,7 @@ def detection() -> Detection:
 
 
 def test_redact_bytes_with_saved_response_returns_masked_jpeg():
-    redactor = Redactor(engine="replay")  # bundled default policy
+    redactor = Redactor(engine="replay", verify=PASS)  # bundled default policy
     result = redactor.redact(jpeg(), response=render_response(detection()))
     assert result.decision is Decision.REDACTED and result.format == "JPEG"
     assert result.card_type is CardType.ID_CARD
@@ -57,11 +62,11 @@ def test_path_input_reads_the_sidecar(tmp_path):
     image = tmp_path / "card.jpg"
     image.write_bytes(jpeg())
     (tmp_path / "card.jpg.ailicenserec.xml").write_bytes(render_response(detection()))
-    assert Redactor(policy="strict", engine="replay").redact(image).redacted
+    assert Redactor(policy="strict", engine="replay", verify=PASS).redact(image).redacted
 
 
 def test_pil_input_and_missing_response_quarantines():
-    result = Redactor(engine="replay").redact(Image.new("RGB", (100, 60)))
+    result = Redactor(engine="replay", verify=PASS).redact(Image.new("RGB", (100, 60)))
     assert result.decision is Decision.QUARANTINED and result.data is None
     assert "no saved AILicenseRec response" in result.reasons[0]
     with pytest.raises(NotRedactedError):
@@ -69,7 +74,7 @@ def test_pil_input_and_missing_response_quarantines():
 
 
 def test_shared_across_threads_gives_identical_results():
-    redactor = Redactor(policy="default", engine=StaticLocator(detection()))
+    redactor = Redactor(policy="default", engine=StaticLocator(detection()), verify=PASS)
     inputs = [jpeg(i % 3) for i in range(12)]
     with ThreadPoolExecutor(6) as pool:
         results = list(pool.map(redactor.redact, inputs))
@@ -78,7 +83,7 @@ def test_shared_across_threads_gives_identical_results():
 
 
 def test_async_twin():
-    redactor = Redactor(engine=StaticLocator(detection()))
+    redactor = Redactor(engine=StaticLocator(detection()), verify=PASS)
 
     async def main():
         return await asyncio.gather(*(redactor.aredact(jpeg(i)) for i in range(3)))
@@ -101,7 +106,9 @@ def test_exif_rotated_photo_is_masked_on_the_upright_grid():
     b = io.BytesIO()
     stored.save(b, "JPEG", quality=95, exif=exif)
     assert stored.size == (H, W)  # the stored grid is the transpose of the upright one
-    result = Redactor(policy="strict", engine="replay").redact(b.getvalue(), response=render_response(detection()))
+    result = Redactor(policy="strict", engine="replay", verify=PASS).redact(
+        b.getvalue(), response=render_response(detection())
+    )
     assert result.redacted
     out = result.image()
     assert out.size == (W, H) and not out.getexif()
@@ -118,6 +125,6 @@ def test_response_for_another_grid_is_quarantined():
             replace(f, polygon=Polygon(tuple((x * 2.7, y) for x, y in f.polygon.points))) for f in detection().fields
         ),
     )
-    result = Redactor(engine="replay").redact(jpeg(), response=render_response(far))
+    result = Redactor(engine="replay", verify=PASS).redact(jpeg(), response=render_response(far))
     assert result.decision is Decision.QUARANTINED
     assert any("another image size or orientation" in r for r in result.reasons)
