@@ -35,7 +35,7 @@ from redactor.verifiers.base import VerifyRequest
 
 #: The verifier's detector sees text about this tall (pixels): large enough for a digit
 #: left beside a mask, small enough to stay cheap.
-DET_TEXT_HEIGHT = 18.0
+DET_TEXT_HEIGHT = 14.0
 #: ... and at most this many pixels along the longer side.
 DET_LIMIT = 960
 #: Detected "lines" this many times taller than the text are shapes.
