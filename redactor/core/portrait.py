@@ -595,8 +595,10 @@ MIN_LEFT_SKIN = 0.2
 MIN_SKIN_AREA = 0.8
 #: Colour distance (Lab) within which a cell is the card's own background, for its extent.
 CARD_TOLERANCE = 8.0
-#: ... which reaches at most this many text heights beyond the card's text and masks.
-CONTENT_MARGIN = 1.5
+#: ... which reaches at most this many text heights beyond the card's text and masks (a
+#: photo stands beside the text), or this many when no background around the text is left.
+CONTENT_MARGIN = 5.0
+CONTENT_MARGIN_BARE = 1.5
 #: Spread of lightness (Lab L) within a picture left, at least: a face's, not a backdrop's.
 MIN_LEFT_TEXTURE = 7.0
 #: Colour distance (Lab) from the card that counts as picture on a masked card (lowest,
@@ -725,8 +727,13 @@ def _card_extent(grid: _Grid, lines: np.ndarray, masked: np.ndarray, near: np.nd
     tight = np.asarray((distance <= max(CARD_TOLERANCE, 2.5 * flat[1])) & ~lines & ~masked)
     # and no further than a little beyond what is printed or masked on it (when masks cover
     # most of the card, little background is left to tell its edge)
+    area = _card_area(tight, lines)
+    if area.all():
+        # no background found around the text (masks cover most of the card): only what is
+        # printed or masked on it, and a little around it, is surely card
+        return _hull_of(lines | masked, int(CONTENT_MARGIN_BARE * CELLS_PER_TEXT_HEIGHT))
     content = _hull_of(lines | masked, int(CONTENT_MARGIN * CELLS_PER_TEXT_HEIGHT))
-    return np.asarray(_card_area(tight, lines) & content, dtype=bool)
+    return np.asarray(area & content, dtype=bool)
 
 
 def _hull_of(cells: np.ndarray, grow: int) -> np.ndarray:
