@@ -74,7 +74,7 @@ def folder(tmp_path):
     src.mkdir()
     for name in (
         "idcard-front-scan-0001.png",
-        "idcard-front-photo-0005.jpg",
+        "idcard-front-photo-0006.jpg",  # (0005: the second look holds it back, whatever the engine)
         "license-scan-0007.png",
         "noncard-0012.jpg",
     ):
