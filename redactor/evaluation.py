@@ -30,7 +30,7 @@ from redactor.core.masking import MaskOp, apply_ops
 from redactor.core.plan import Plan, plan_redaction
 from redactor.core.policy import Action, Policy
 from redactor.core.results import Decision, Detection, LocatedField, Point
-from redactor.core.verification import Verdict
+from redactor.core.verification import Verdict, mask_raster
 from redactor.errors import RedactorError
 from redactor.generator.families import FAMILIES, HELD_OUT_FAMILIES, LEGACY_FAMILIES
 from redactor.locators.base import LocateRequest, Locator
@@ -188,14 +188,7 @@ def rasterize(points: Sequence[Point], width: int, height: int) -> PixelMask:
 
 def mask_union(ops: Iterable[MaskOp], width: int, height: int) -> np.ndarray:
     """Every pixel some mask operation of the plan touches (what the masking stage would change)."""
-    union = np.zeros((height, width), dtype=bool)
-    for op in ops:
-        region = op.region
-        if region.is_empty:
-            continue
-        x0, y0, x1, y1 = region.box
-        union[y0:y1, x0:x1] |= region.raster()
-    return union
+    return mask_raster(list(ops), width, height)
 
 
 def masked_fraction(truth: PixelMask, union: np.ndarray) -> float:
