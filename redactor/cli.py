@@ -77,7 +77,6 @@ CardTypeOption = Annotated[
 ]
 
 
-
 class VerifyMode(str, enum.Enum):
     ON = "on"
     OFF = "off"

@@ -11,19 +11,16 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
 from redactor.core.policy import Policy
 from redactor.errors import PolicyError, UsageError
-from redactor.evaluation import ImageResult, format_report, run_evaluation
+from redactor.evaluation import format_report, run_evaluation
 from redactor.locators import ENGINES, make_locator
 from redactor.policy_files import load_policy_option
 from redactor.verifiers import default_verifier
-
-if TYPE_CHECKING:
-    from redactor.perturbation import Trial
 
 EXIT_USAGE = 2
 
@@ -83,7 +80,7 @@ def eval_command(
     if perturb:
         _perturb(directory, pol, limit, json_out)
         return
-    progress = _progress_printer()
+    progress = _progress_printer(lambda n, r: f"evaluated {n} images ({r.decision.value}: {r.name[-40:]})")
     evaluation = run_evaluation(directory, locator, pol, limit=limit, on_progress=progress, verifier=verifier)
     if progress is not None:
         sys.stderr.write("\r\033[K")
@@ -100,18 +97,9 @@ def eval_command(
 def _perturb(directory: Path, policy: Policy, limit: int | None, json_out: Path | None) -> None:
     from redactor.perturbation import format_study, run_perturbation
 
-    count = 0
-    tty = sys.stderr.isatty()
-
-    def tick(trial: Trial) -> None:
-        nonlocal count
-        count += 1
-        if tty:
-            sys.stderr.write(f"\rverified {count} outputs ({trial.fault}: {trial.image[-40:]})\033[K")
-            sys.stderr.flush()
-
+    tick = _progress_printer(lambda n, t: f"verified {n} outputs ({t.fault}: {t.image[-40:]})")
     study = run_perturbation(directory, policy, default_verifier(), limit=limit, on_progress=tick)
-    if tty:
+    if tick is not None:
         sys.stderr.write("\r\033[K")
     if not study.trials:
         typer.echo(f"redactor: no card images with a .truth.json file found below {directory}", err=True)
@@ -121,16 +109,17 @@ def _perturb(directory: Path, policy: Policy, limit: int | None, json_out: Path 
     typer.echo(format_study(study))
 
 
-def _progress_printer() -> Callable[[ImageResult], None] | None:
-    """A one-line counter on a terminal (slow engines take a while); nothing when piped."""
+def _progress_printer(line: Callable[[int, Any], str]) -> Callable[[Any], None] | None:
+    """A one-line counter on a terminal (slow engines take a while), ``line(count, item)``
+    after each item; nothing when piped."""
     if not sys.stderr.isatty():
         return None
     count = 0
 
-    def tick(result: ImageResult) -> None:
+    def tick(item: Any) -> None:
         nonlocal count
         count += 1
-        sys.stderr.write(f"\revaluated {count} images ({result.decision.value}: {result.name[-40:]})\033[K")
+        sys.stderr.write(f"\r{line(count, item)}\033[K")
         sys.stderr.flush()
 
     return tick

@@ -34,7 +34,7 @@ from redactor.core.verification import Verdict, mask_raster
 from redactor.errors import RedactorError
 from redactor.generator.families import FAMILIES, HELD_OUT_FAMILIES, LEGACY_FAMILIES
 from redactor.locators.base import LocateRequest, Locator
-from redactor.pipeline import COMPANION_SUFFIXES, locate_fields
+from redactor.pipeline import COMPANION_SUFFIXES, locate_fields, second_look
 from redactor.verifiers.base import Verifier, VerifyRequest
 
 TRUTH_SUFFIX = ".truth.json"
@@ -472,10 +472,7 @@ def verify_plan(
     masked = image.copy()
     apply_ops(masked, list(plan.ops))
     start = time.perf_counter()
-    try:
-        verdict = verifier.verify(VerifyRequest(image, masked, plan, detection, policy))
-    except Exception as exc:  # as in the pipeline: a verifier that cannot look passes nothing
-        verdict = Verdict(False, (f"verification failed ({type(exc).__name__})",))
+    verdict = second_look(verifier, VerifyRequest(image, masked, plan, detection, policy))
     return verdict, (time.perf_counter() - start) * 1000
 
 

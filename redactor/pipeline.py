@@ -112,10 +112,7 @@ def redact_image(
     t3 = time.perf_counter()
     timings["mask"] = (t3 - t2) * 1000
     if verifier is not None and plan.applied:
-        try:
-            verdict = verifier.verify(VerifyRequest(upright, masked_image, plan, detection, policy))
-        except Exception as exc:  # a verifier that cannot look has not passed anything
-            verdict = Verdict(False, (f"verification failed ({type(exc).__name__})",))
+        verdict = second_look(verifier, VerifyRequest(upright, masked_image, plan, detection, policy))
         timings["verify"] = (time.perf_counter() - t3) * 1000
         outcome.verified = verdict.passed
         if not verdict.passed:
@@ -133,6 +130,14 @@ def redact_image(
     outcome.data = masked
     outcome.format = decoded.output_format
     return outcome
+
+
+def second_look(verifier: Verifier, request: VerifyRequest) -> Verdict:
+    """The verifier's verdict; a verifier that cannot look (any error) has passed nothing."""
+    try:
+        return verifier.verify(request)
+    except Exception as exc:
+        return Verdict(False, (f"verification failed ({type(exc).__name__})",))
 
 
 def locate_fields(locator: Locator, request: LocateRequest, policy: Policy) -> Detection:
@@ -475,14 +480,14 @@ class BatchRunner:
         data: bytes,
         stored: StoredObject | None,
         base: dict[str, Any],
-        companions: dict[str, bytes | None] | None = None,
+        companions: dict[str, bytes | None],
     ) -> tuple[ImageOutcome, dict[str, Any]]:
-        """Run the one-image pipeline on ``key`` and start its report record."""
+        """Run the one-image pipeline on ``key`` and start its report record; ``companions``
+        are the files the locator reads, read once (and hashed into the manifest)."""
         opts = self.options
-        read = self._companions(key) if companions is None else companions
 
         def companion(suffix: str) -> bytes | None:
-            return read[suffix] if suffix in read else self.source.read_optional(key + suffix)
+            return companions[suffix] if suffix in companions else self.source.read_optional(key + suffix)
 
         outcome = redact_image(
             data,

@@ -92,10 +92,7 @@ def plan_redaction(
     # from the field names (an ID back's fields are also a licence's)
     single = next(iter(tagged)) if len(tagged) == 1 and all(f.card_type is not None for f in known) else None
     card_type = (
-        detection.card_type
-        or hint.card_type()
-        or single
-        or infer_card_type(f.canonical for f in known if f.canonical)
+        detection.card_type or hint.card_type() or single or infer_card_type(f.canonical for f in known if f.canonical)
     )
 
     if not detection.found_anything or not known:

@@ -230,7 +230,6 @@ def _ink(
     frame: CardFrame,
     text: Sequence[Quad],
     masked: np.ndarray | None = None,
-    contrast: tuple[float, float] = (MIN_CONTRAST, MAX_CONTRAST),
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Cells that differ from the card's background (text excluded), the text cells, and the
     card's area (the hull of the background around its text). ``masked`` cells (painted
@@ -247,7 +246,7 @@ def _ink(
         return None
     background, spread = fitted
     distance = np.sqrt(((grid.lab - background) ** 2).sum(axis=2))
-    ink = (distance > min(contrast[1], max(contrast[0], 3.0 * spread))) & ~text_mask
+    ink = (distance > min(MAX_CONTRAST, max(MIN_CONTRAST, 3.0 * spread))) & ~text_mask
     return ink, text_mask, _card_area(~ink & ~text_mask, text_mask)
 
 
@@ -467,16 +466,12 @@ def _faint_red(rgb: np.ndarray) -> np.ndarray:
     return np.asarray((r > 100) & (r > g + 30) & (r > b + 25) & (b >= g - 10))
 
 
-def find_seal(
-    rgb: np.ndarray, frame: CardFrame, region: Box, text: Sequence[Quad] = (), faint: bool = False
-) -> Found | None:
+def find_seal(rgb: np.ndarray, frame: CardFrame, region: Box, text: Sequence[Quad] = ()) -> Found | None:
     """A licence's red seal (the issuing authority) inside ``region``, on the card (the
-    background around ``text``; a red shape beside the card is no seal), or ``None``.
-    ``faint`` also takes seal ink washed out to pink (the second look's question: is any
-    seal left?)."""
+    background around ``text``; a red shape beside the card is no seal), or ``None``."""
     import cv2
 
-    grid = _resample(rgb, frame, region, faint_red=faint)
+    grid = _resample(rgb, frame, region)
     if grid is None:
         return None
     red = grid.red.astype(np.uint8)
@@ -676,9 +671,7 @@ def pictures_left(
 MIN_RED_LEFT = (2.0, 1.5)
 
 
-def red_left(
-    rgb: np.ndarray, frame: CardFrame, region: Box, text: Sequence[Quad], masked: np.ndarray
-) -> list[Box]:
+def red_left(rgb: np.ndarray, frame: CardFrame, region: Box, text: Sequence[Quad], masked: np.ndarray) -> list[Box]:
     """Seal ink (red, or washed out to pink) on the card (around its ``text``), outside the
     ``masked`` pixels, inside ``region``: on a licence whose issuing authority is masked,
     what is left of its seal, whole or in part."""

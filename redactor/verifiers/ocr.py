@@ -9,7 +9,6 @@ verification` judge: printed wording and kept values may show, nothing else may.
 from __future__ import annotations
 
 import statistics
-import threading
 
 import numpy as np
 
@@ -45,10 +44,6 @@ ACROSS_COS = 0.87
 #: A stretch is read up to this many of its heights: printed wording is short, and a value
 #: shows itself in its first characters (the rest of a long line costs time, not safety).
 READ_RATIO = 12.0
-#: Crops read together, and how much their widths may differ: wider batches than the
-#: locator's (fewer runs of the recogniser; what is read is judged, not placed).
-REC_BATCH = 6
-REC_SPREAD = 1.25
 #: Tiles of a large page overlap by this many text heights (a line cut by a tile's edge is
 #: seen whole in the next one as long as it is short).
 TILE_OVERLAP = 4.0
@@ -68,15 +63,11 @@ class OcrVerifier:
 
     def __init__(self, models: OcrModels | None = None) -> None:
         self._models = models
-        self._lock = threading.Lock()
-        self._inference = threading.Lock()
 
     @property
     def models(self) -> OcrModels:
-        with self._lock:
-            if self._models is None:
-                self._models = shared_models()
-            return self._models
+        """The injected models, else the process's shared ones (those of the local engine)."""
+        return self._models if self._models is not None else shared_models()
 
     def verify(self, request: VerifyRequest) -> Verdict:
         plan = request.plan
@@ -113,7 +104,7 @@ class OcrVerifier:
             [a.located.polygon.points for a in applied if not a.located.is_portrait and a.located.polygon.area() > 0]
         )
         axis = None if found is None else np.asarray(found.axis)
-        with self._inference:
+        with self.models.inference:
             seen, lines = self._read_outside(erased, painted, line_height, axis)
             # a "line" many times the text's height is a shape (the outline of a masked
             # photo), not text: the card is not grown to it
@@ -163,7 +154,7 @@ class OcrVerifier:
                 parts.append(part_of(frame, t0, t1))
                 heights.append(tall)
         crops = [red_dropout(crop_line(bgr, _breathing(q).astype(np.float32), READ_RATIO)) for q in parts]
-        readings = self.models.read(crops, int(REC_BATCH), REC_SPREAD)
+        readings = self.models.read(crops)
         seen = [
             SeenText(Polygon.of(q.tolist()), r.text, r.confidences if len(r.confidences) == len(r.text) else (), h)
             for q, r, h in zip(parts, readings, heights, strict=True)

@@ -16,8 +16,6 @@ Steps for one image:
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 
 from redactor.core.fields import PORTRAIT, CardType, CardTypeHint
@@ -70,22 +68,16 @@ class LocalLocator(BaseLocator):
 
     def __init__(self, models: OcrModels | None = None) -> None:
         self._models = models
-        self._lock = threading.Lock()
-        # The models already use every core; one image at a time in them keeps memory to
-        # one set of activations while other workers decode, mask and write in parallel.
-        self._inference = threading.Lock()
 
     @property
     def models(self) -> OcrModels:
-        with self._lock:
-            if self._models is None:
-                self._models = shared_models()
-            return self._models
+        """The injected models, else the process's shared ones (loaded at the first image)."""
+        return self._models if self._models is not None else shared_models()
 
     def locate(self, request: LocateRequest) -> Detection:
         rgb = np.asarray(request.image if request.image.mode == "RGB" else request.image.convert("RGB"))
         bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-        with self._inference:
+        with self.models.inference:
             return self._locate(request, rgb, bgr)
 
     # ------------------------------------------------------------------ steps

@@ -93,7 +93,10 @@ class OcrModels:
         self.cls = ort.InferenceSession(str(paths[CLS_MODEL]), options, providers=providers)
         meta = self.rec.get_modelmeta().custom_metadata_map.get("character", "")
         self.charset = ["", *meta.split("\n"), " "]
-        self._lock = threading.Lock()
+        #: One image at a time in the models (the locator's and the verifier's alike): they
+        #: already use every core, and one set of activations keeps memory bounded while other
+        #: workers decode, mask and write in parallel.
+        self.inference = threading.Lock()
 
     def warm_up(self) -> None:
         """Run each model once, so the first real image does not pay for lazy initialisation."""
@@ -153,21 +156,18 @@ class OcrModels:
         """Text and mean character confidence for each BGR crop (any width, any height)."""
         return [(r.text, r.confidence) for r in self.read(crops)]
 
-    def read(
-        self, crops: list[np.ndarray], batch_size: int = REC_BATCH, spread: float = REC_WIDTH_SPREAD
-    ) -> list[Reading]:
+    def read(self, crops: list[np.ndarray]) -> list[Reading]:
         """Text, confidence and where each character sits, for each BGR crop.
 
         Crops are batched by width (a batch is padded to its widest crop, so mixing a long
-        address with a two-character label would pay for the address many times over):
-        at most ``batch_size`` crops whose widths differ by at most ``spread``.
+        address with a two-character label would pay for the address many times over).
         """
         if not crops:
             return []
         out: list[Reading | None] = [None] * len(crops)
         order = sorted(range(len(crops)), key=lambda i: crops[i].shape[1] / max(1, crops[i].shape[0]))
         ratios = [c.shape[1] / max(1, c.shape[0]) for c in crops]
-        for batch in _similar_widths(order, ratios, batch_size, spread):
+        for batch in _similar_widths(order, ratios):
             tensor, widths = self._batch([crops[i] for i in batch], REC_HEIGHT)
             logits = self.rec.run(None, {self.rec.get_inputs()[0].name: tensor})[0]
             steps = logits.shape[1]
@@ -208,15 +208,13 @@ class OcrModels:
         return tensor, widths
 
 
-def _similar_widths(
-    order: list[int], ratios: list[float], size: int = REC_BATCH, spread: float = REC_WIDTH_SPREAD
-) -> list[list[int]]:
-    """Batches (in ``order``, sorted by width) of at most ``size`` crops whose widths differ
-    by at most ``spread``: padding a short crop to a long one's width changes what the
-    recogniser reads in it."""
+def _similar_widths(order: list[int], ratios: list[float]) -> list[list[int]]:
+    """Batches (in ``order``, sorted by width) of at most :data:`REC_BATCH` crops whose widths
+    differ by at most :data:`REC_WIDTH_SPREAD`: padding a short crop to a long one's width
+    changes what the recogniser reads in it."""
     batches: list[list[int]] = []
     for i in order:
-        if batches and len(batches[-1]) < size and ratios[i] <= spread * ratios[batches[-1][0]]:
+        if batches and len(batches[-1]) < REC_BATCH and ratios[i] <= REC_WIDTH_SPREAD * ratios[batches[-1][0]]:
             batches[-1].append(i)
         else:
             batches.append([i])
