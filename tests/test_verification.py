@@ -118,6 +118,51 @@ def test_masks_on_blank_card_and_masks_cutting_text_fail():
     assert judge_cut_text(whole, full, [("address", on_text)]) == []
 
 
+def _lit_card_on_a_table(photo_masked: bool):
+    """A cream card whose light falls off towards its photo side, on a dark table with a
+    bright green object just beside the card's edge; labels visible, values masked."""
+    h, w = 700, 1000
+    rgb = np.zeros((h, w, 3), np.uint8)
+    rgb[:] = (40, 90, 50)  # the table
+    rgb[200:400, 20:95] = (20, 200, 40)  # an object beside the card
+    light = np.linspace(245, 170, 800)[None, :, None]
+    rgb[100:600, 100:900] = np.clip(light * np.array([1.0, 0.97, 0.9]), 0, 255).astype(np.uint8)
+    rows = [150 + 60 * k for k in range(6)]
+    labels = []
+    for y in rows:
+        rgb[y : y + 24, 150:250:8] = 40  # strokes of a label
+        labels.append(np.array([(148, y - 2), (252, y - 2), (252, y + 26), (148, y + 26)], np.float32))
+    rgb[180:480, 650:850] = (170, 200, 235)  # the photo's backdrop
+    rgb[210:300, 700:800] = (30, 25, 20)  # hair
+    rgb[260:400, 710:790] = (225, 180, 150)  # face
+    painted = np.zeros((h, w), bool)
+    for y in rows:
+        painted[y - 4 : y + 28, 260:560] = True
+    if photo_masked:
+        painted[170:490, 640:860] = True
+    original = rgb.copy()
+    rgb[painted] = (0, 0, 0)
+    return original, rgb, painted, labels
+
+
+@pytest.mark.parametrize("photo_masked", [False, True])
+def test_the_cards_extent_comes_from_its_unmasked_background(photo_masked):
+    """A photo left on the dim far side of a card is found; an object on the table beside the
+    card's edge is none, whatever its colour."""
+    from redactor.core.portrait import Box, CardFrame, pictures_left
+
+    original, masked, painted, labels = _lit_card_on_a_table(photo_masked)
+    frame = CardFrame((0.0, 0.0), (1.0, 0.0), 24.0)
+    region = Box(0, 60, 1000, 640)
+    found = pictures_left(masked, frame, region, labels, painted, original)
+    beside = [b for b in found if b.u1 <= 110]
+    assert beside == []
+    if photo_masked:
+        assert found == []
+    else:
+        assert any(b.u0 < 800 and b.u1 > 700 and b.v0 < 400 and b.v1 > 260 for b in found), found
+
+
 # --------------------------------------------------------------------------- on real pixels
 
 

@@ -36,8 +36,10 @@ MAX_PORTRAIT_HEIGHT = 13.5
 #: ... and this wide for its height.
 MIN_ASPECT, MAX_ASPECT = 0.35, 1.6
 #: A photo lies at most this many text heights beyond the card's text, along its rows and
-#: across them (the photo stands beside the rows, within the card's height).
-OUTSIDE_TEXT = (7.0, 3.0)
+#: across them (the photo stands beside the rows, within the card's height)...
+OUTSIDE_TEXT = (10.0, 3.0)
+#: ... and starts at most this many beyond the rows' ends (a short address leaves a wide gap).
+PHOTO_GAP = 4.0
 #: A figure whose bottom fifth is on average narrower than this share of its width is a head alone.
 HEAD_NARROWING = 0.8
 #: ... and its photo is about this many times as tall as the head (hair to chin).
@@ -311,8 +313,8 @@ def find_portrait(
                 or blob.v0 < rows.v0 - across
                 or blob.v1 > rows.v1 + across
                 # a photo starts about within the rows' length, beside them
-                or blob.u0 >= rows.u1 + 1.5 * frame.text_height
-                or blob.u1 <= rows.u0 - 1.5 * frame.text_height
+                or blob.u0 >= rows.u1 + PHOTO_GAP * frame.text_height
+                or blob.u1 <= rows.u0 - PHOTO_GAP * frame.text_height
             ):
                 continue
         # The share of the blob's box that is text decides against label columns.
@@ -604,13 +606,19 @@ MIN_LEFT_AREA = 2.5
 
 
 def pictures_left(
-    rgb: np.ndarray, frame: CardFrame, region: Box, text: Sequence[Quad], masked: np.ndarray
+    rgb: np.ndarray,
+    frame: CardFrame,
+    region: Box,
+    text: Sequence[Quad],
+    masked: np.ndarray,
+    original: np.ndarray | None = None,
 ) -> list[Box]:
     """Picture-sized areas inside ``region`` that differ from the card's background, hold no
     ``text`` and lie outside the ``masked`` pixels (a boolean image): on a masked card whose
     photo should be covered, what is left of a face. Same background model as
     :func:`find_portrait`, asked the opposite question on the masked pixels (no shape test:
-    any part of a face counts)."""
+    any part of a face counts). ``original`` (the unmasked RGB image), when given, tells the
+    card's extent: there its background is whole, not cut by masks that may reach beyond it."""
     import cv2
 
     grid = _resample(rgb, frame, region)
@@ -619,11 +627,23 @@ def pictures_left(
     painted = _resample_mask(masked, frame, grid)
     grown = cv2.dilate(painted.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     lines = _blocked(grid, frame, text, 0.25 * frame.text_height)
-    # the background is learnt next to the text lines only (beside a mask may be what is
-    # left of the photo), as a curved surface: a phone's light falls off across a card
-    near = cv2.dilate(lines.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
-    near &= ~cv2.dilate(lines.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~grown
-    fitted = _background(grid.lab, ~lines & ~grown, near, curved=True)
+    near = _between_lines(lines) & ~grown
+    whole = _resample(original, frame, region) if original is not None else None
+    card: np.ndarray | None
+    if whole is not None:
+        # the card's background as the unmasked image shows it, all over the card: what the
+        # masks left of it seeds the fit (next to the text alone, a fit bends away from the
+        # far side of the card, where the photo is)
+        background_cells, card = _whole_card(whole, lines, near)
+        seeds = background_cells & ~grown & ~lines
+        if seeds.sum() < MIN_INNER_SEEDS:
+            seeds = near
+    else:
+        # the background is learnt next to the text lines only (beside a mask may be what is
+        # left of the photo)
+        seeds, card = near, None
+    # a curved surface: a phone's light falls off across a card
+    fitted = _background(grid.lab, ~lines & ~grown, seeds, curved=True)
     if fitted is None:
         return []
     background, spread = fitted
@@ -633,9 +653,10 @@ def pictures_left(
     # the portrait finder's lower contrast on
     skin = _skin(grid.rgb) & (distance > MIN_CONTRAST)
     ink = ((distance > min(high, max(low, 3.0 * spread))) | skin) & ~lines & ~grown
-    # the card is the background around its text lines (a mask may reach beyond the card),
-    # taken tightly: a table of nearly the card's colour must not join it
-    card = _card_extent(grid, lines, grown, near)
+    if card is None:
+        # the card is the background around its text lines (a mask may reach beyond the
+        # card), taken tightly: a table of nearly the card's colour must not join it
+        card = _card_extent(grid, lines, grown, near)
     if card is None:
         return []
     ink &= ~cv2.dilate(grid.red.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
@@ -689,8 +710,7 @@ def red_left(rgb: np.ndarray, frame: CardFrame, region: Box, text: Sequence[Quad
     # table is no seal)
     ink, text_cells, _ = found
     lines = _blocked(grid, frame, text, 0.25 * frame.text_height)
-    near = cv2.dilate(lines.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
-    near &= ~cv2.dilate(lines.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    near = _between_lines(lines)
     card = _card_extent(grid, lines, painted.astype(bool), near)
     if card is None:
         return []
@@ -727,6 +747,69 @@ def _card_extent(grid: _Grid, lines: np.ndarray, masked: np.ndarray, near: np.nd
         return _hull_of(lines | masked, int(CONTENT_MARGIN_BARE * CELLS_PER_TEXT_HEIGHT))
     content = _hull_of(lines | masked, int(CONTENT_MARGIN * CELLS_PER_TEXT_HEIGHT))
     return np.asarray(area & content, dtype=bool)
+
+
+#: Cells next to the text lines that seed the card's background: at least this many inside
+#: the lines' hull, else the whole ring around them.
+MIN_INNER_SEEDS = 40
+
+
+def _between_lines(lines: np.ndarray) -> np.ndarray:
+    """Cells next to the text lines, and between them where there are enough: surely card. A
+    ring around the outermost lines reaches past the card's edge (a label printed near it)
+    onto the table, and a background fitted to both fits neither."""
+    import cv2
+
+    ring = cv2.dilate(lines.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    ring &= ~cv2.dilate(lines.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    inner = ring & _hull_of(lines, 0)
+    return inner if inner.sum() >= MIN_INNER_SEEDS else ring
+
+
+#: Neighbouring cells of one card background differ by at most this much (Lab, per channel):
+#: its light changes smoothly, its edge against the table is a step...
+CARD_STEP = 3.0
+#: ... and cells two apart by at most this much (Lab distance): a blurred edge, or a shadow
+#: beside the card, is a slope many cells long, far steeper than the light across a card.
+CARD_EDGE = 7.0
+#: The card's background keeps its colour (Lab a, b) within this distance of what lies next
+#: to its text: light changes its lightness, a table of another colour differs in hue.
+CARD_CHROMA = 12.0
+#: The card's background is grown from at most this many seed cells.
+CARD_SEEDS = 24
+
+
+def _whole_card(grid: _Grid, lines: np.ndarray, near: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The card on the unmasked image: its background cells, and its area (their hull: a
+    photo inside the card is inside it), grown cell by cell from next to its text. Growing follows the card's
+    lighting wherever it goes and stops at its edge (a step, a slope, another hue); where the
+    table is of the card's colour it runs on, and the answer is too large (a false alarm at
+    worst, never a remnant left out)."""
+    import cv2
+
+    h, w = lines.shape
+    seeds = np.flatnonzero((near & ~lines).ravel())
+    everything = np.ones(lines.shape, dtype=bool)
+    if seeds.size == 0:
+        return near, everything
+    lab = np.ascontiguousarray(grid.lab, dtype=np.float32)
+    padded = np.pad(lab, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    across = np.sqrt(((padded[1:-1, 2:] - padded[1:-1, :-2]) ** 2).sum(axis=2))
+    down = np.sqrt(((padded[2:, 1:-1] - padded[:-2, 1:-1]) ** 2).sum(axis=2))
+    hue = np.median(lab.reshape(-1, 3)[seeds, 1:], axis=0)
+    off_hue = np.sqrt(((lab[..., 1:] - hue) ** 2).sum(axis=2)) > CARD_CHROMA
+    blocked = np.zeros((h + 2, w + 2), np.uint8)
+    blocked[1:-1, 1:-1] = lines | off_hue | (np.maximum(across, down) > CARD_EDGE)
+    step = (CARD_STEP,) * 3
+    flags = 4 | cv2.FLOODFILL_MASK_ONLY | (255 << 8)
+    for index in seeds[:: max(1, seeds.size // CARD_SEEDS)]:
+        y, x = divmod(int(index), w)
+        if blocked[y + 1, x + 1] == 0:
+            cv2.floodFill(lab, blocked, (x, y), (0, 0, 0), step, step, flags)
+    grown = blocked[1:-1, 1:-1] == 255
+    if not grown.any():
+        return near, everything
+    return grown, _card_area(grown, lines)
 
 
 def _hull_of(cells: np.ndarray, grow: int) -> np.ndarray:

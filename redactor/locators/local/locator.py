@@ -57,8 +57,11 @@ KEPT_CANDIDATES = frozenset(KEPT_VALUE)
 #: A kept field's polygon is its value's own lines from this score on (below it, the policy's
 #: ``uncertain`` action masks the whole band).
 KEPT_SCORE = 85.0
-#: Where the photo is looked for, in text heights around what was read on the card.
+#: Where the photo is looked for, in text heights around what was read on the card...
 PORTRAIT_REACH = (2.0, 2.5, 5.0, 2.0)  # left, top, right, bottom
+#: ... and to the right at least this share of the text's extent (a photo stands beside the
+#: rows, as wide as a third of the card, after a gap a short address leaves wide).
+PORTRAIT_REACH_SHARE = 0.45
 
 
 class LocalLocator(BaseLocator):
@@ -147,7 +150,8 @@ class LocalLocator(BaseLocator):
             keep = [s.quad for cell in card.cells if cell.hit.label.field in KEPT_CANDIDATES for s in cell.spans]
             ext = card.extent(0.0)
             left, top, right, bottom = PORTRAIT_REACH
-            region = Box(ext.u0 - left * h, ext.v0 - top * h, ext.u1 + right * h, ext.v1 + bottom * h)
+            right = max(right * h, PORTRAIT_REACH_SHARE * ext.width)
+            region = Box(ext.u0 - left * h, ext.v0 - top * h, ext.u1 + right, ext.v1 + bottom * h)
             # a "line" far taller than the text (the seal's ring of characters) hides no photo
             text = [ln.frame for ln in card.lines if ln.height <= 1.8 * h]
             seal: list[np.ndarray] = []
