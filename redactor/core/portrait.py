@@ -279,6 +279,9 @@ def find_portrait(
     if found is None:
         return None
     ink, text_mask, card = found
+    # the card's own background, grown from between its lines, bounds it more tightly than
+    # a fit that a page or table of nearly the card's grey also matches
+    card &= _whole_card(grid, text_mask, _between_lines(text_mask))[1]
     # Red seal ink (and its faint rim) is not a photo, and nothing off the card is.
     ink &= ~cv2.dilate(grid.red.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     ink &= card
