@@ -298,6 +298,13 @@ def judge_text(seen: Sequence[SeenText], kept: Sequence[KeptValue], near: Sequen
     return reasons
 
 
+def printed_wording(part: SeenText) -> bool:
+    """Whether a stretch reads as printed wording only (a label, a title, an English
+    sub-label), with nothing a value could be: its ink beside a mask is no value cut."""
+    text = _confident(part)
+    return bool(text) and not _DIGITS.search(_PUNCTUATION.sub("", text)) and not _strip_printed(text)
+
+
 #: Latin letters read for the digits they look like, in a kept vehicle class ("CI" is C1).
 _CLASS_DIGITS = str.maketrans({"I": "1", "l": "1", "i": "1", "O": "0", "o": "0", "Z": "2", "z": "2"})
 
@@ -385,10 +392,15 @@ def _long_axis(polygon: Polygon) -> tuple[np.ndarray, np.ndarray, float, float, 
     return np.array([cx, cy]), axis, float(w), float(h), normal
 
 
-def judge_cut_text(gray: np.ndarray, masked: np.ndarray, fields: Sequence[tuple[str, Polygon]]) -> list[str]:
+def judge_cut_text(
+    gray: np.ndarray, masked: np.ndarray, fields: Sequence[tuple[str, Polygon]], printed: np.ndarray | None = None
+) -> list[str]:
     """Fail a text mask with ink right beside it across its lines: a band placed half a line
     off leaves the tops or bottoms of its characters showing. ``gray`` is the masked image,
-    ``masked`` where masks were painted."""
+    ``masked`` where masks were painted, ``printed`` where lines read as printed wording lie
+    (a title's English line right above a licence number is no value cut in half)."""
+    if printed is not None:
+        masked = masked | printed
     reasons: list[str] = []
     height, width = gray.shape
     for name, polygon in fields:

@@ -26,6 +26,7 @@ from redactor.core.verification import (
     judge_text,
     mask_raster,
     part_of,
+    printed_wording,
     visible_parts,
 )
 from redactor.locators.local.ocr import OcrModels, crop_line, shared_models
@@ -118,7 +119,8 @@ class OcrVerifier:
         reasons += judge_text([*seen, *more], kept, near)
         reasons += pictures
         reasons += judge_on_text(original_gray, masked_text)
-        reasons += judge_cut_text(masked_gray, painted, masked_text)
+        printed = _filled([part.quad for part in seen if printed_wording(part)], width, height)
+        reasons += judge_cut_text(masked_gray, painted, masked_text, printed)
         return Verdict.failed(reasons) if reasons else Verdict(True)
 
     def _read_outside(
@@ -271,6 +273,16 @@ def _rows_of(bgr: np.ndarray, corners: np.ndarray, axis: np.ndarray, line_height
     if not rows:
         rows.append(np.array([at(u0, v0), at(u1, v0), at(u1, v1), at(u0, v1)], dtype=np.float32))
     return rows
+
+
+def _filled(quads: list[Polygon], width: int, height: int) -> np.ndarray:
+    """Boolean (height, width) array: True inside any of the polygons."""
+    import cv2
+
+    out = np.zeros((height, width), dtype=np.uint8)
+    for quad in quads:
+        cv2.fillPoly(out, [np.round(np.asarray(quad.points)).astype(np.int32).reshape(-1, 1, 2)], 1)
+    return out.astype(bool)
 
 
 def _erase_masks(bgr: np.ndarray, painted: np.ndarray) -> np.ndarray:
