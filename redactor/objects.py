@@ -2,22 +2,24 @@
 
 ``await redact_object(client, "cos://b-125.../in/a.jpg", "cos://b-125.../out/a.jpg")`` reads
 the object, redacts it with a :class:`~redactor.Redactor`, and writes the masked copy with
-the source's Content-Type and redactor's stamp (``x-cos-meta-redactor-policy``,
-``x-cos-meta-redactor-source-etag``); a destination that already carries the same stamp is
-left alone (idempotent). What is in doubt is copied to ``quarantine`` when given, never to
-the destination.
+the source's Content-Type and redactor's stamp (:mod:`redactor.core.stamps`, the same as a
+batch run's); a destination that already carries the same stamp is left alone (idempotent),
+and an object there that redactor did not write is never replaced unless ``overwrite=True``.
+What is in doubt is copied to ``quarantine`` when given, never to the destination, with its
+reasons beside it (``<quarantine>.reason.json``), as a batch run leaves them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from redactor.api import RedactionResult, Redactor
 from redactor.core.results import Decision
+from redactor.core.stamps import REFUSE_REASON, SKIP_REASON, Stamp, WriteAction, write_decision
 from redactor.cos.config import parse_cos_url
 from redactor.cos.errors import CosNotFoundError
 from redactor.errors import UsageError
@@ -62,34 +64,50 @@ async def redact_object(
     *,
     redactor: Redactor | None = None,
     quarantine: str | None = None,
+    overwrite: bool = False,
 ) -> ObjectOutcome:
-    """Redact one object (``client`` is an :class:`~redactor.cos.client.AsyncCosClient`)."""
+    """Redact one object (``client`` is an :class:`~redactor.cos.client.AsyncCosClient`).
+
+    ``overwrite=True`` replaces whatever the destination holds; without it an object that
+    redactor did not write is left alone and the outcome is ``failed`` with the reason."""
     redactor = redactor or Redactor()
     src_bucket, src_key = _split(source)
     dst_bucket, dst_key = _split(destination)
     if (src_bucket, src_key) == (dst_bucket, dst_key):
         raise UsageError("the destination is the source: redactor never overwrites an original")
     data, headers = await client.get_object_with_headers(src_bucket, src_key)
-    stamp = {
-        "redactor-policy": redactor.policy.sha256,
-        "redactor-source-etag": hashlib.md5(data).hexdigest(),  # noqa: S324 - a content tag, not security
-    }
+    stamp = Stamp.of(bytes(data), redactor.policy.sha256, "on" if redactor.verifier is not None else "off")
     try:
-        existing = await client.head_object(dst_bucket, dst_key)
+        existing = (await client.head_object(dst_bucket, dst_key))["metadata"]
     except CosNotFoundError:
         existing = None
-    if existing is not None and all(existing["metadata"].get(k) == v for k, v in stamp.items()):
-        return ObjectOutcome(source, Decision.SKIPPED, ("destination already holds this source redacted",), destination)
+    action = write_decision(stamp, existing, overwrite=overwrite)
+    if action is WriteAction.SKIP:
+        return ObjectOutcome(source, Decision.SKIPPED, (SKIP_REASON,), destination)
+    if action is WriteAction.REFUSE:
+        return ObjectOutcome(source, Decision.FAILED, (REFUSE_REASON,))
     result = await redactor.aredact(bytes(data))
     if result.redacted and result.data is not None:
         await client.put_object(
-            dst_bucket, dst_key, result.data, content_type=headers.get("content-type"), metadata=stamp
+            dst_bucket,
+            dst_key,
+            result.data,
+            content_type=headers.get("content-type"),
+            metadata=stamp.metadata(),
+            forbid_overwrite=action is not WriteAction.REPLACE,
         )
         return ObjectOutcome(source, result.decision, result.reasons, destination, None, result)
     placed = None
     if quarantine is not None:
         q_bucket, q_key = _split(quarantine)
         await client.put_object(q_bucket, q_key, bytes(data), content_type=headers.get("content-type"))
+        reason = {"source": source, "reasons": list(result.reasons), "policy_sha256": redactor.policy.sha256}
+        await client.put_object(
+            q_bucket,
+            q_key + ".reason.json",
+            json.dumps(reason, ensure_ascii=False, indent=1).encode(),
+            content_type="application/json",
+        )
         placed = quarantine
     return ObjectOutcome(source, result.decision, result.reasons, None, placed, result)
 
@@ -102,6 +120,7 @@ async def redact_prefix(
     redactor: Redactor | None = None,
     quarantine: str | None = None,
     concurrency: int = 8,
+    overwrite: bool = False,
 ) -> AsyncIterator[ObjectOutcome]:
     """Redact every image below a prefix, ``concurrency`` objects at a time, listing page by
     page (memory does not grow with the bucket). Yields outcomes as they finish."""
@@ -125,6 +144,7 @@ async def redact_prefix(
                     f"cos://{dst_bucket}/{dst_prefix}{rel}",
                     redactor=redactor,
                     quarantine=q_url,
+                    overwrite=overwrite,
                 )
             )
         )

@@ -27,6 +27,7 @@ from redactor.core.plan import Plan, plan_redaction
 from redactor.core.policy import Action, Policy
 from redactor.core.portrait import complete_portraits
 from redactor.core.results import AppliedField, Decision, Detection
+from redactor.core.stamps import REFUSE_REASON, SKIP_REASON, Stamp, WriteAction, write_decision
 from redactor.core.verification import Verdict
 from redactor.errors import ImageError, LocatorError, RedactorError, ResponseParseError, StorageError
 from redactor.locators.base import SIDECAR_SUFFIX, LocateRequest, Locator, StoredObject
@@ -560,40 +561,30 @@ class BatchRunner:
                     "reasons": ["unchanged since the last run (same input, policy and engine)"],
                 }
 
-        source_tag = hashlib.md5(data).hexdigest()  # noqa: S324 - an ETag-like content tag, not security
-        stamp = {
-            "redactor-policy": opts.policy.sha256,
-            "redactor-source-etag": source_tag,
-            "redactor-verify": opts.verify,
-        }
-        if fingerprint["sidecar_sha256"] is not None:
-            stamp["redactor-sidecar"] = fingerprint["sidecar_sha256"][:32]
+        stamp_of = Stamp.of(data, opts.policy.sha256, opts.verify, fingerprint["sidecar_sha256"])
+        stamp = stamp_of.metadata()
         if opts.in_place:
             return self._in_place(key, data, content_type, stamp, base, companions)
         stat = getattr(self.dest, "stat", None)
         meta: dict[str, str] | None = None
-        if stat is not None and not opts.overwrite and not opts.dry_run:
-            # Object stores carry the stamp on the output itself: same source and policy, nothing to do.
-            meta = None if present is False else stat(key)  # a listing said it is not there: no HEAD
-            if meta is not None and all(meta.get(k) == v for k, v in stamp.items()):
-                return {
-                    **base,
-                    "decision": "skipped",
-                    "previous_decision": Decision.REDACTED.value,
-                    "reasons": ["destination already holds this source redacted with this policy"],
-                }
-            if meta is not None and not previous and "redactor-policy" not in meta:
-                return {
-                    **base,
-                    "decision": Decision.FAILED.value,
-                    "reasons": ["output exists and was not written by redactor (use --overwrite to replace it)"],
-                }
-        elif not previous and not opts.overwrite and not opts.dry_run and self.dest.exists(key):
+        action = WriteAction.REPLACE if opts.overwrite else WriteAction.WRITE
+        if not opts.overwrite and not opts.dry_run:
+            if stat is not None:
+                # Object stores carry the stamp on the output itself (a listing that said the
+                # key is not there spares the HEAD)
+                meta = None if present is False else stat(key)
+                action = write_decision(stamp_of, meta, ours_before=previous)
+            elif self.dest.exists(key):
+                action = write_decision(stamp_of, {}, ours_before=previous)  # a file has no stamp
+        if action is WriteAction.SKIP:
             return {
                 **base,
-                "decision": Decision.FAILED.value,
-                "reasons": ["output exists and was not written by redactor (use --overwrite to replace it)"],
+                "decision": "skipped",
+                "previous_decision": Decision.REDACTED.value,
+                "reasons": [SKIP_REASON],
             }
+        if action is WriteAction.REFUSE:
+            return {**base, "decision": Decision.FAILED.value, "reasons": [REFUSE_REASON]}
         stored_object = getattr(self.source, "stored_object", None)
 
         stored = stored_object(key) if stored_object is not None else None
@@ -605,9 +596,8 @@ class BatchRunner:
         if outcome.decision is Decision.REDACTED and outcome.data is not None:
             if stat is not None:
                 # Write-once unless an older output of ours (or --overwrite) is being replaced.
-                replace = opts.overwrite or meta is not None
                 self.dest.write(  # type: ignore[call-arg]
-                    key, outcome.data, metadata=stamp, content_type=content_type, replace=replace
+                    key, outcome.data, metadata=stamp, content_type=content_type, replace=action is WriteAction.REPLACE
                 )
             else:
                 self.dest.write(key, outcome.data)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from redactor import Redactor
 from redactor.core.results import Decision
+from redactor.core.stamps import Stamp, WriteAction, write_decision
 from redactor.cos.client import AsyncCosClient, CosClient
 from redactor.cos.config import CosConfig, Credentials
 from redactor.emulator import EmulatorApp, EmulatorConfig, EmulatorServer, Store
@@ -63,3 +65,55 @@ def test_redact_object_and_prefix():
     assert store.get(BUCKET, "doubt/noncard-0012.jpg") is not None
     assert store.get(BUCKET, "all/noncard-0012.jpg") is None
     assert all("detected_text" not in str(o.to_record()) for o in batch)
+    reason = json.loads(store.get(BUCKET, "doubt/noncard-0012.jpg.reason.json")[1])
+    assert reason["source"].endswith("in/noncard-0012.jpg") and reason["reasons"]
+
+
+def test_redact_object_never_replaces_what_redactor_did_not_write():
+    """The library's object calls follow the batch run's rule: a foreign object at the
+    destination is refused (failed, with the reason) and stays as it was, unless overwrite."""
+    store = Store()
+    store.create_bucket(BUCKET)
+    card = (SAMPLES / "idcard-front-scan-0001.png").read_bytes()
+    with EmulatorServer(EmulatorApp(store, EmulatorConfig(credentials={SID: SKEY}))) as server:
+        config = CosConfig(region="ap-guangzhou", endpoint=server.url)
+        with CosClient(config, Credentials(SID, SKEY)) as sync:
+            sync.put_object(BUCKET, "in/card.png", card)
+            sync.put_object(BUCKET, "out/card.png", b"someone else's file")
+        redactor = Redactor(engine="local")
+
+        async def main():
+            async with AsyncCosClient(config, Credentials(SID, SKEY)) as client:
+                refused = await redact_object(
+                    client, f"cos://{BUCKET}/in/card.png", f"cos://{BUCKET}/out/card.png", redactor=redactor
+                )
+                untouched = store.get(BUCKET, "out/card.png")[1]
+                replaced = await redact_object(
+                    client,
+                    f"cos://{BUCKET}/in/card.png",
+                    f"cos://{BUCKET}/out/card.png",
+                    redactor=redactor,
+                    overwrite=True,
+                )
+                return refused, untouched, replaced
+
+        refused, untouched, replaced = asyncio.run(main())
+    assert refused.decision is Decision.FAILED and "not written by redactor" in refused.reasons[0]
+    assert untouched == b"someone else's file"
+    assert replaced.decision is Decision.REDACTED
+    assert store.get(BUCKET, "out/card.png")[1] != b"someone else's file"
+
+
+def test_one_write_rule_for_every_path():
+    stamp = Stamp.of(b"source bytes", "p" * 64, "on", "s" * 64)
+    ours = stamp.metadata()
+    older = {**ours, "redactor-policy": "q" * 64}
+    assert write_decision(stamp, None) is WriteAction.WRITE
+    assert write_decision(stamp, ours) is WriteAction.SKIP
+    assert write_decision(stamp, ours, overwrite=True) is WriteAction.REPLACE
+    assert write_decision(stamp, older) is WriteAction.REPLACE  # an older output of ours
+    assert write_decision(stamp, {}) is WriteAction.REFUSE  # a file, or an object without a stamp
+    assert write_decision(stamp, {}, ours_before=True) is WriteAction.REPLACE  # our manifest wrote it
+    assert write_decision(stamp, {}, overwrite=True) is WriteAction.REPLACE
+    # a changed sidecar or second-look setting is another output
+    assert write_decision(Stamp.of(b"source bytes", "p" * 64, "off", "s" * 64), ours) is WriteAction.REPLACE
