@@ -26,11 +26,11 @@ from redactor.core.masking import apply_ops
 from redactor.core.plan import Plan, plan_redaction
 from redactor.core.policy import Action, Policy
 from redactor.core.portrait import complete_portraits
-from redactor.core.results import AppliedField, Decision, Detection
+from redactor.core.results import AppliedField, Decision, Detection, StoredObject
 from redactor.core.stamps import REFUSE_REASON, SKIP_REASON, Stamp, WriteAction, write_decision
 from redactor.core.verification import Verdict
 from redactor.errors import ImageError, LocatorError, RedactorError, ResponseParseError, StorageError
-from redactor.locators.base import SIDECAR_SUFFIX, LocateRequest, Locator, StoredObject
+from redactor.locators.base import SIDECAR_SUFFIX, LocateRequest, Locator
 from redactor.storage.base import Storage
 from redactor.verifiers.base import Verifier, VerifyRequest
 

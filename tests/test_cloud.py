@@ -125,7 +125,8 @@ def test_engine_cos_without_staging_is_a_usage_error(folder, tmp_path, monkeypat
 
 def test_stored_object_is_recognised_in_place_without_staging():
     from redactor.core.imaging import decode
-    from redactor.locators.base import LocateRequest, StoredObject
+    from redactor.core.results import StoredObject
+    from redactor.locators.base import LocateRequest
     from redactor.locators.cloud import CloudLocator, Staging
 
     name = "license-scan-0007.png"

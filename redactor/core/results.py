@@ -157,3 +157,14 @@ class AppliedField:
         if self.strength_px is not None:
             rec["strength_px"] = round(self.strength_px, 1)
         return rec
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """Where an image already is in object storage (a bucket and key; storage adapters make
+    it, cloud locators read it). ``as_decoded``: the stored bytes decode to exactly
+    ``image`` (no EXIF rotation), so a cloud locator may detect on the object itself."""
+
+    bucket: str
+    key: str
+    as_decoded: bool = False

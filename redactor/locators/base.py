@@ -15,19 +15,9 @@ from typing import Protocol, runtime_checkable
 from PIL import Image
 
 from redactor.core.fields import CardTypeHint
-from redactor.core.results import Detection
+from redactor.core.results import Detection, StoredObject
 
 SIDECAR_SUFFIX = ".ailicenserec.xml"
-
-
-@dataclass(frozen=True)
-class StoredObject:
-    """Where the image already is in COS. ``as_decoded``: the stored bytes decode to exactly
-    ``image`` (no EXIF rotation), so a cloud locator may detect on the object itself."""
-
-    bucket: str
-    key: str
-    as_decoded: bool = False
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ import mimetypes
 from collections.abc import Iterator
 from typing import Any
 
+from redactor.core.results import StoredObject
 from redactor.cos.errors import CosNotFoundError, FileAlreadyExistsError
 from redactor.errors import StorageError, UnsafeKeyError
-from redactor.locators.base import StoredObject
 from redactor.storage.base import safe_key
 
 
