@@ -30,8 +30,11 @@ Quad = np.ndarray | Sequence[Sequence[float]]
 #: Cells per text height in the search grid: fine enough for a photo's outline, coarse
 #: enough that the card's guilloche lines (1-2 px) average out.
 CELLS_PER_TEXT_HEIGHT = 5.0
-#: A portrait is this many text heights tall at least / at most.
+#: A portrait is this many text heights tall at least / at most...
 MIN_PORTRAIT_HEIGHT = 2.8
+#: ... or this many, when nothing that tall is found (a photo small beside text heights that
+#: two-line labels inflate).
+MIN_SMALL_PORTRAIT_HEIGHT = 2.0
 MAX_PORTRAIT_HEIGHT = 13.5
 #: ... and this wide for its height.
 MIN_ASPECT, MAX_ASPECT = 0.35, 1.6
@@ -47,7 +50,7 @@ HEAD_TO_PHOTO = 2.5
 #: Width for height of a card photo (ID card 26 x 32 mm, licence 22 x 32 mm).
 PHOTO_ASPECT = 0.75
 #: Share of its bounding box a portrait blob fills, at least.
-MIN_FILL = 0.3
+MIN_FILL = 0.25
 #: Lowest colour distance (Lab units) from the background that counts as "not card".
 MIN_CONTRAST = 12.0
 #: ... and the highest it is ever raised to on a noisy or blurred capture (a pale photo
@@ -56,7 +59,7 @@ MAX_CONTRAST = 24.0
 #: A cell holds seal ink when this share of its pixels is red.
 RED_SHARE = 0.12
 #: Seal: red ink (RGB: R high, G and B well below it), at least this many text heights across.
-MIN_SEAL_SIZE = 3.0
+MIN_SEAL_SIZE = 2.0
 #: ... and at most this many (a licence's seal is about 40 mm across its 60 mm height).
 MAX_SEAL_SIZE = 12.0
 
@@ -292,9 +295,10 @@ def find_portrait(
     )
     count, _, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
     best: tuple[float, tuple[int, int, int, int, int]] | None = None
+    small: tuple[float, tuple[int, int, int, int, int]] | None = None
     for x, y, w, h, area in _figures(stats[1:count], h_cells):
         tall = h / h_cells
-        if not (MIN_PORTRAIT_HEIGHT <= tall <= MAX_PORTRAIT_HEIGHT):
+        if not (MIN_SMALL_PORTRAIT_HEIGHT <= tall <= MAX_PORTRAIT_HEIGHT):
             continue
         if not (MIN_ASPECT <= w / h <= MAX_ASPECT):
             continue
@@ -325,8 +329,12 @@ def find_portrait(
         if text_share > 0.25:
             continue
         score = area * fill * fill * (1.0 - text_share)  # compact blobs (a face) before ragged ones
-        if best is None or score > best[0]:
+        if tall < MIN_PORTRAIT_HEIGHT:
+            if small is None or score > small[0]:
+                small = (score, (x, y, w, h, area))
+        elif best is None or score > best[0]:
             best = (score, (x, y, w, h, area))
+    best = best or small
     if best is None:
         return None
     x, y, w, h, area = best[1]
