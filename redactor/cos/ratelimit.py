@@ -40,6 +40,17 @@ class TokenBucket:
             self._tokens -= 1.0
             return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
 
+    def try_take(self) -> bool:
+        """Take one token if one is there now (a server refusing what is over its rate)."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return True
+            return False
+
     def acquire(self, sleep: Callable[[float], None] = time.sleep) -> None:
         wait = self.reserve()
         if wait > 0:
