@@ -111,6 +111,7 @@ EngineOption = Annotated[
         "-e",
         help="How fields are located: local (offline OCR, the default), replay (saved <image>.ailicenserec.xml), "
         "cos (Tencent Cloud Infinite AILicenseRec; needs --staging).",
+        metavar="local|cos|replay",
     ),
 ]
 EndpointOption = Annotated[
@@ -306,9 +307,15 @@ def check_locations(src: Path, dst: Path, quarantine: Path) -> None:
 @app.command()
 @_guarded
 def run(
-    src: Annotated[str, typer.Argument(help="Folder of card images (recursive), or cos://<bucket-appid>/<prefix>/.")],
+    src: Annotated[
+        str,
+        typer.Argument(help="Folder of card images (recursive), or cos://<bucket-appid>/<prefix>/.", metavar="SRC"),
+    ],
     dst: Annotated[
-        str, typer.Argument(help="Folder (or cos://<bucket-appid>/<prefix>/) for masked images; paths mirrored.")
+        str,
+        typer.Argument(
+            help="Folder (or cos://<bucket-appid>/<prefix>/) for masked images; paths mirrored.", metavar="DST"
+        ),
     ],
     policy: PolicyOption = None,
     engine: Annotated[
@@ -318,25 +325,34 @@ def run(
             "-e",
             help="How fields are located: local (offline OCR; the default for folders), cos (Tencent Cloud "
             "Infinite AILicenseRec; the default for cos:// sources), replay (saved <image>.ailicenserec.xml).",
+            metavar="local|cos|replay",
         ),
     ] = None,
     card_type: CardTypeOption = CardTypeHint.AUTO,
     report: Annotated[
         Optional[Path],
-        typer.Option(help="JSONL report file (one line per image, then a summary). Default: DST/.redactor/reports/."),
+        typer.Option(
+            help="JSONL report file (one line per entry below SRC, then a summary); never inside SRC. "
+            "Default: DST/.redactor/reports/.",
+            metavar="FILE",
+        ),
     ] = None,
     quarantine: Annotated[
         Optional[str],
         typer.Option(
             help="Folder or cos:// prefix for images in doubt (default: next to DST, named '<DST name>.quarantine'); "
-            "'none': report them only, copy nothing."
+            "'none': report them only, copy nothing.",
+            metavar="FOLDER|cos://...|none",
         ),
     ] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Images processed in parallel.")] = 2,
     include: Annotated[
-        Optional[list[str]], typer.Option(help="Only paths matching this glob (repeatable; matches path or file name).")
+        Optional[list[str]],
+        typer.Option(help="Only paths matching this glob (repeatable; matches path or file name).", metavar="GLOB"),
     ] = None,
-    exclude: Annotated[Optional[list[str]], typer.Option(help="Skip paths matching this glob (repeatable).")] = None,
+    exclude: Annotated[
+        Optional[list[str]], typer.Option(help="Skip paths matching this glob (repeatable).", metavar="GLOB")
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Locate and decide, write nothing (report only).")] = False,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Redo every image and replace existing outputs, even foreign ones.")
@@ -368,7 +384,8 @@ def run(
         Optional[Path],
         typer.Option(
             help="Local checkpoint file for resuming (default: DST/.redactor/manifest.jsonl for folders, "
-            "~/.cache/redactor/checkpoints/<hash of SRC and DST>.jsonl for cos:// destinations)."
+            "~/.cache/redactor/checkpoints/<hash of SRC and DST>.jsonl for cos:// destinations); never inside SRC.",
+            metavar="FILE",
         ),
     ] = None,
     verify: Annotated[
@@ -525,12 +542,13 @@ def _run_with_progress(runner: BatchRunner) -> Any:
 @app.command()
 @_guarded
 def inspect(
-    image: Annotated[Path, typer.Argument(help="One card image.")],
+    image: Annotated[Path, typer.Argument(help="One card image.", metavar="IMAGE")],
     policy: PolicyOption = None,
     engine: EngineOption = "local",
     card_type: CardTypeOption = CardTypeHint.AUTO,
     draw: Annotated[
-        Optional[Path], typer.Option(help="Write a PNG of the image with each field's polygon, name and action.")
+        Optional[Path],
+        typer.Option(help="Write a PNG of the image with each field's polygon, name and action.", metavar="FILE"),
     ] = None,
     endpoint: EndpointOption = None,
     region: RegionOption = None,
@@ -555,7 +573,12 @@ def inspect(
 @policy_app.command("check")
 @_guarded
 def policy_check(
-    file: Annotated[str, typer.Argument(help="Policy YAML file, or a bundled policy name.")],
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="A policy file (holds a / or ends in .yaml/.yml) or a bundled policy name.", metavar="FILE|NAME"
+        ),
+    ],
 ) -> None:
     """Validate a policy and print the effective rule for every field of every card type."""
     try:
