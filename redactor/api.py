@@ -10,20 +10,21 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
 from redactor.core.fields import CardType, CardTypeHint
-from redactor.core.imaging import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS
+from redactor.core.imaging import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 from redactor.core.policy import Policy, load_policy
 from redactor.core.results import AppliedField, Decision
-from redactor.errors import RedactorError, UsageError
+from redactor.errors import RedactorError, UnreadableImageError, UnsupportedImageError, UsageError
 from redactor.locators import Locator, ReplayLocator, make_locator
 from redactor.pipeline import ImageOutcome, redact_image
-from redactor.policy_files import load_bundled_policy, load_policy_file
+from redactor.policy_files import load_bundled_policy, load_policy_file, looks_like_path
+from redactor.storage.files import is_present, read_regular_file
 from redactor.verifiers import Verifier, default_verifier
 
 ImageInput = bytes | bytearray | memoryview | Image.Image | str | os.PathLike[str]
@@ -39,7 +40,8 @@ class RedactionResult:
 
     decision: Decision
     reasons: tuple[str, ...]
-    data: bytes | None
+    #: The masked image's bytes (left out of ``repr``: printing a result prints no image).
+    data: bytes | None = field(repr=False)
     format: str | None
     card_type: CardType | None
     fields: tuple[AppliedField, ...]
@@ -80,11 +82,10 @@ def _resolve_policy(policy: Policy | str | os.PathLike[str] | None) -> Policy:
     if isinstance(policy, Policy):
         return policy
     text = os.fspath(policy)
-    if "\n" in text or text.lstrip().startswith("version"):
+    if "\n" in text or text.lstrip().startswith("version:"):
         return load_policy(text, "<policy text>")
-    path = Path(text)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        return load_policy_file(path)
+    if not isinstance(policy, str) or looks_like_path(text):
+        return load_policy_file(Path(text))
     return load_bundled_policy(text)
 
 
@@ -156,21 +157,47 @@ class Redactor:
         if isinstance(image, (bytes, bytearray, memoryview)):
             return bytes(image), None, "<bytes>"
         if isinstance(image, Image.Image):
-            buffer = io.BytesIO()
-            fmt = image.format or ("PNG" if image.mode not in ("CMYK",) else "TIFF")
-            image.save(buffer, format=fmt)
-            return buffer.getvalue(), None, "<image>"
+            return _image_bytes(image), None, "<image>"
         path = Path(os.fspath(image))
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
+            data = read_regular_file(path, DEFAULT_MAX_BYTES, follow_links=True)
+        except RedactorError as exc:
+            raise UsageError(f"cannot read {path}: {str(exc).removeprefix('cannot read: ')}") from None
 
         def companion(suffix: str) -> bytes | None:
             side = path.with_name(path.name + suffix)
-            return side.read_bytes() if side.is_file() else None
+            return read_regular_file(side, DEFAULT_MAX_BYTES, follow_links=True) if is_present(side) else None
 
         return data, companion, path.name
+
+
+#: Pillow modes a PIL image may come in: what PNG holds is written as PNG, CMYK as TIFF;
+#: others (F, HSV, LAB, I;16B...) are refused with an UnsupportedImageError.
+_PNG_MODES = frozenset({"1", "L", "LA", "P", "RGB", "RGBA", "I", "I;16"})
+
+
+def _image_bytes(image: Image.Image) -> bytes:
+    """A PIL image as bytes for the pipeline: its own format when it can be written so,
+    else PNG (TIFF for CMYK); a mode or a file that cannot be is a RedactorError."""
+    if image.mode not in _PNG_MODES and image.mode != "CMYK":
+        raise UnsupportedImageError(
+            f"PIL image mode {image.mode} is not supported; convert it to RGB (image.convert('RGB')) first"
+        )
+    try:
+        image.load()  # a lazily opened file may be truncated or broken
+    except Exception as exc:
+        raise UnreadableImageError(f"the PIL image cannot be read ({type(exc).__name__})") from None
+    own = image.format if image.format in ("JPEG", "PNG", "WEBP", "TIFF", "BMP", "GIF") else None
+    for fmt in dict.fromkeys((own, "TIFF" if image.mode == "CMYK" else "PNG")):
+        if fmt is None:
+            continue
+        buffer = io.BytesIO()
+        try:
+            image.save(buffer, format=fmt)
+        except (OSError, ValueError, KeyError):
+            continue
+        return buffer.getvalue()
+    raise UnsupportedImageError(f"the PIL image (mode {image.mode}) cannot be encoded for redaction")
 
 
 def _result(outcome: ImageOutcome) -> RedactionResult:

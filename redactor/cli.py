@@ -1,18 +1,23 @@
 """The command line: ``redactor run SRC DST`` and friends. Thin: it parses options,
 builds the adapters, and hands over to the pipeline.
 
-Exit codes: 0 every image redacted; 1 some quarantined or failed; 2 usage errors.
+Exit codes: 0 every image redacted; 1 some quarantined, failed or refused; 2 usage or
+environment errors (one line on stderr, nothing processed); 3 an internal error (a bug).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import enum
+import functools
 import json
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import IO, Annotated, Any, Optional, TypeVar
 
+import click
 import typer
 
 from redactor.core.fields import CardTypeHint
@@ -39,14 +44,64 @@ app.add_typer(policy_app, name="policy")
 app.command("eval")(eval_command)
 app.command("emulator")(emulator_command)
 
-EXIT_OK, EXIT_DOUBT, EXIT_USAGE = 0, 1, 2
+#: Exit codes: all clear; something in doubt (quarantined, failed, refused); usage or
+#: environment error; internal error (a bug: never shown as a traceback).
+EXIT_OK, EXIT_DOUBT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _guarded(command: _F) -> _F:
+    """A command whose errors end as one line on stderr: redactor's own and the
+    environment's (OSError) exit 2, anything else is an internal error (exit 3)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except RedactorError as exc:
+            raise _fail(str(exc)) from None
+        except OSError as exc:
+            where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+            raise _fail(f"{exc.strerror or type(exc).__name__}{where}") from None
+        except Exception as exc:
+            raise _fail(
+                f"internal error ({type(exc).__name__}); this is a bug, please report it", EXIT_INTERNAL
+            ) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("redactor")
+        except PackageNotFoundError:
+            number = "unknown"
+        typer.echo(f"redactor {number}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Mask the sensitive fields of Chinese ID card and driving licence images according to a YAML policy."""
+
 
 PolicyOption = Annotated[
     Optional[str],
     typer.Option(
         "--policy",
         "-p",
-        help="Policy YAML file, or a bundled policy name (default, strict, minimal). Default: the bundled default.",
+        help="A policy file (a path: holds a / or ends in .yaml/.yml) or a bundled policy name "
+        "(default, strict, minimal). Default: the bundled default.",
+        metavar="FILE|NAME",
     ),
 ]
 EngineOption = Annotated[
@@ -56,6 +111,7 @@ EngineOption = Annotated[
         "-e",
         help="How fields are located: local (offline OCR, the default), replay (saved <image>.ailicenserec.xml), "
         "cos (Tencent Cloud Infinite AILicenseRec; needs --staging).",
+        metavar="local|cos|replay",
     ),
 ]
 EndpointOption = Annotated[
@@ -73,7 +129,13 @@ StagingOption = Annotated[
     ),
 ]
 CardTypeOption = Annotated[
-    CardTypeHint, typer.Option("--card-type", help="Card type hint for the locator.", case_sensitive=False)
+    CardTypeHint,
+    typer.Option(
+        "--card-type",
+        help="Card type hint for the locator: auto, IDCard or DriverLicense.",
+        case_sensitive=False,
+        metavar="auto|IDCard|DriverLicense",
+    ),
 ]
 
 
@@ -109,9 +171,35 @@ class Places:
                 base = prefix.rstrip("/") or "redactor"
                 quarantine = f"cos://{bucket}/{base}.quarantine/"
             else:
-                d = Path(dst)
-                quarantine = str(d.parent / f"{d.name}.quarantine")
+                d = Path(os.path.abspath(dst))  # "." and ".." have no name to put .quarantine after
+                quarantine = str(d.parent / f"{d.name or 'redactor'}.quarantine")
         return cls(src, dst, quarantine)
+
+    def check_files(self, files: dict[str, Path | None]) -> None:
+        """The one rule for the files a run writes (report, checkpoint): never inside a
+        local SRC, never a folder or special file, never the same file twice."""
+        seen: dict[Path, str] = {}
+        src = Path(self.src).resolve() if self.src_cos is None else None
+        for what, path in files.items():
+            if path is None:
+                continue
+            resolved = path.resolve()
+            if src is not None and _inside(resolved, src):
+                raise UsageError(
+                    f"{what} {path} is inside the source {self.src}: redactor never writes into the source"
+                )
+            if resolved in seen:
+                raise UsageError(f"{what} and {seen[resolved]} are the same file {path}")
+            seen[resolved] = what
+            if resolved.is_dir():
+                raise UsageError(f"{what} {path} is a folder: give a file name")
+            if resolved.exists() and not resolved.is_file():
+                raise UsageError(f"{what} {path} is not a regular file")
+            for parent in resolved.parents:
+                if parent.exists():
+                    if not parent.is_dir():
+                        raise UsageError(f"{what} {path}: {parent} is not a folder")
+                    break
 
     def check(self, in_place: bool = False) -> None:
         places = {"source": (self.src, self.src_cos), "destination": (self.dst, self.dst_cos)}
@@ -126,6 +214,8 @@ class Places:
             return
         if self.src_cos is None and not Path(self.src).is_dir():
             raise UsageError(f"source {self.src} is not a folder")
+        if self.dst_cos is None and Path(self.dst).exists() and not Path(self.dst).is_dir():
+            raise UsageError(f"destination {self.dst} exists and is not a folder")
         pairs = [("source", "destination"), ("source", "quarantine"), ("destination", "quarantine")]
         named = {**places, "quarantine": (self.quarantine, self.q_cos)}
         if self.report_only:
@@ -202,6 +292,9 @@ def check_locations(src: Path, dst: Path, quarantine: Path) -> None:
     s, d, q = src.resolve(), dst.resolve(), quarantine.resolve()
     if not s.is_dir():
         raise UsageError(f"source {src} is not a folder")
+    for place, given, name in ((d, dst, "destination"), (q, quarantine, "quarantine")):
+        if place.exists() and not place.is_dir():
+            raise UsageError(f"{name} {given} exists and is not a folder")
     if _inside(d, s):
         raise UsageError(f"destination {dst} is inside the source {src}: redactor never writes into the source")
     if _inside(s, d):
@@ -212,10 +305,17 @@ def check_locations(src: Path, dst: Path, quarantine: Path) -> None:
 
 
 @app.command()
+@_guarded
 def run(
-    src: Annotated[str, typer.Argument(help="Folder of card images (recursive), or cos://<bucket-appid>/<prefix>/.")],
+    src: Annotated[
+        str,
+        typer.Argument(help="Folder of card images (recursive), or cos://<bucket-appid>/<prefix>/.", metavar="SRC"),
+    ],
     dst: Annotated[
-        str, typer.Argument(help="Folder (or cos://<bucket-appid>/<prefix>/) for masked images; paths mirrored.")
+        str,
+        typer.Argument(
+            help="Folder (or cos://<bucket-appid>/<prefix>/) for masked images; paths mirrored.", metavar="DST"
+        ),
     ],
     policy: PolicyOption = None,
     engine: Annotated[
@@ -225,25 +325,34 @@ def run(
             "-e",
             help="How fields are located: local (offline OCR; the default for folders), cos (Tencent Cloud "
             "Infinite AILicenseRec; the default for cos:// sources), replay (saved <image>.ailicenserec.xml).",
+            metavar="local|cos|replay",
         ),
     ] = None,
     card_type: CardTypeOption = CardTypeHint.AUTO,
     report: Annotated[
         Optional[Path],
-        typer.Option(help="JSONL report file (one line per image, then a summary). Default: DST/.redactor/reports/."),
+        typer.Option(
+            help="JSONL report file (one line per entry below SRC, then a summary); never inside SRC. "
+            "Default: DST/.redactor/reports/.",
+            metavar="FILE",
+        ),
     ] = None,
     quarantine: Annotated[
         Optional[str],
         typer.Option(
             help="Folder or cos:// prefix for images in doubt (default: next to DST, named '<DST name>.quarantine'); "
-            "'none': report them only, copy nothing."
+            "'none': report them only, copy nothing.",
+            metavar="FOLDER|cos://...|none",
         ),
     ] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Images processed in parallel.")] = 2,
     include: Annotated[
-        Optional[list[str]], typer.Option(help="Only paths matching this glob (repeatable; matches path or file name).")
+        Optional[list[str]],
+        typer.Option(help="Only paths matching this glob (repeatable; matches path or file name).", metavar="GLOB"),
     ] = None,
-    exclude: Annotated[Optional[list[str]], typer.Option(help="Skip paths matching this glob (repeatable).")] = None,
+    exclude: Annotated[
+        Optional[list[str]], typer.Option(help="Skip paths matching this glob (repeatable).", metavar="GLOB")
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Locate and decide, write nothing (report only).")] = False,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Redo every image and replace existing outputs, even foreign ones.")
@@ -275,7 +384,8 @@ def run(
         Optional[Path],
         typer.Option(
             help="Local checkpoint file for resuming (default: DST/.redactor/manifest.jsonl for folders, "
-            "~/.cache/redactor/checkpoints/<hash of SRC and DST>.jsonl for cos:// destinations)."
+            "~/.cache/redactor/checkpoints/<hash of SRC and DST>.jsonl for cos:// destinations); never inside SRC.",
+            metavar="FILE",
         ),
     ] = None,
     verify: Annotated[
@@ -288,18 +398,38 @@ def run(
         ),
     ] = VerifyMode.ON,
 ) -> None:
-    """Redact every image below SRC into DST; images in doubt go to the quarantine folder or prefix."""
-    try:
-        places = Places.parse(src, dst, quarantine)
-        pol = load_policy_option(policy)
-        places.check(in_place)
-        engine = engine or ("cos" if places.src_cos else "local")
-        if engine == "cos" and staging is None and places.src_cos:
-            staging = f"cos://{places.src_cos[0]}/redactor-staging/"
-        locator = _locator(engine, endpoint, region, staging, ci_rate)
-        source, dest, quarantine_store = places.storages(endpoint, region, create=not dry_run, ci_rate=ci_rate)
-    except (PolicyError, UsageError) as exc:
-        raise _fail(str(exc)) from None
+    """Redact every image below SRC into DST; images in doubt go to the quarantine folder or prefix.
+
+    Every entry below SRC is in the report once, with what happened to it; links and
+    special files are refused, never followed or opened. Nothing is written inside SRC.
+
+    Examples:
+
+      redactor run scans/ masked/                      # local OCR, bundled default policy
+
+      redactor run scans/ masked/ -p strict --report run.jsonl
+
+      redactor run scans/ masked/ --dry-run --report plan.jsonl
+
+      redactor run cos://bucket-1250000000/in/ cos://bucket-1250000000/out/
+    """
+    places = Places.parse(src, dst, quarantine)
+    pol = load_policy_option(policy)
+    places.check(in_place)
+    engine = engine or ("cos" if places.src_cos else "local")
+    if engine == "cos" and staging is None and places.src_cos:
+        staging = f"cos://{places.src_cos[0]}/redactor-staging/"
+    if report is None and not dry_run:
+        stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        folder = Path(dst) / STATE_DIR / "reports" if places.dst_cos is None else Path.cwd()
+        report = folder / f"redactor-report-{stamp}.jsonl" if places.dst_cos else folder / f"run-{stamp}.jsonl"
+    if checkpoint is None:
+        checkpoint = Path(dst) / STATE_DIR / MANIFEST_NAME if places.dst_cos is None else _cos_checkpoint(src, dst)
+    places.check_files({"--report": report, "--checkpoint": None if dry_run else checkpoint})
+    for warning in policy_warnings(pol):
+        typer.echo(f"redactor: warning: {warning}", err=True)
+    locator = _locator(engine, endpoint, region, staging, ci_rate)
+    source, dest, quarantine_store = places.storages(endpoint, region, create=not dry_run, ci_rate=ci_rate)
     q = places.quarantine
     options = RunOptions(
         policy=pol,
@@ -317,29 +447,21 @@ def run(
     )
     if dry_run:
         quarantine_store = None
-    if report is None and not dry_run:
-        stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-        folder = Path(dst) / STATE_DIR / "reports" if places.dst_cos is None else Path.cwd()
-        report = folder / f"redactor-report-{stamp}.jsonl" if places.dst_cos else folder / f"run-{stamp}.jsonl"
-    if checkpoint is None:
-        checkpoint = Path(dst) / STATE_DIR / MANIFEST_NAME if places.dst_cos is None else _cos_checkpoint(src, dst)
-    report_handle = None
-    if report is not None:
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report_handle = report.open("w", encoding="utf-8")
+    runner = BatchRunner(
+        source,
+        dest,
+        quarantine_store,
+        options,
+        report=None,
+        manifest_path=None if dry_run else checkpoint,
+    )
+    runner.manifest.open()
+    report_handle = _open_report(report)
+    runner.report = report_handle
     try:
-        runner = BatchRunner(
-            source,
-            dest,
-            quarantine_store,
-            options,
-            report=report_handle,
-            manifest_path=None if dry_run else checkpoint,
-        )
         summary = _run_with_progress(runner)
-    except RedactorError as exc:
-        raise _fail(str(exc)) from None
     finally:
+        runner.manifest.close()
         if report_handle is not None:
             report_handle.close()
     if upload_report and report is not None and not dry_run:
@@ -348,15 +470,45 @@ def run(
             dest.write(key, report.read_bytes())
         except (RedactorError, OSError) as exc:
             typer.echo(f"redactor: the report could not be uploaded: {exc}", err=True)
-    s = summary.to_record()
-    typer.echo(
-        f"{s['total']} files: {s['redacted']} redacted, {s['quarantined']} quarantined, {s['failed']} failed, "
-        f"{s['skipped_unchanged']} unchanged, {s['ignored']} ignored in {s['seconds']:.1f}s"
-        + (f"; report: {report}" if report else "")
-        + (f"; quarantine: {q}" if s["quarantined"] and not dry_run else ""),
-        err=True,
-    )
+    typer.echo(_summary_line(summary.to_record(), dry_run, report, q), err=True)
+    for source_key, reason in summary.examples:
+        typer.echo(f"  {_printable(source_key)}: {_printable(reason)[:200]}", err=True)
     raise typer.Exit(EXIT_OK if summary.all_clear else EXIT_DOUBT)
+
+
+def _open_report(report: Path | None) -> IO[str] | None:
+    """The report file, opened before the run (a report that cannot be written stops the
+    run before anything is done: a UsageError)."""
+    if report is None:
+        return None
+    try:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        return report.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write the report {report}: {exc.strerror or type(exc).__name__}") from None
+
+
+def _summary_line(s: dict[str, Any], dry_run: bool, report: Path | None, quarantine: str) -> str:
+    """The run's last words: every count once (they add up to the total)."""
+    if dry_run:
+        done = f"{s['redacted']} would be redacted, {s['quarantined']} would be quarantined"
+    else:
+        done = f"{s['redacted']} redacted, {s['quarantined']} quarantined"
+    unchanged = f"{s['skipped_unchanged']} unchanged"
+    if s["unchanged_in_doubt"]:
+        unchanged += f" ({s['unchanged_in_doubt']} of them in quarantine)"
+    return (
+        f"{s['total']} files: {done}, {s['failed']} failed, {s['refused']} refused, {unchanged}, "
+        f"{s['ignored']} ignored in {s['seconds']:.1f}s"
+        + (" (dry run: nothing written)" if dry_run else "")
+        + (f"; report: {report}" if report else "")
+        + (f"; quarantine: {quarantine}" if s["quarantined"] and not dry_run else "")
+    )
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped (a file name may hold a newline)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _cos_checkpoint(src: str, dst: str) -> Path:
@@ -388,13 +540,15 @@ def _run_with_progress(runner: BatchRunner) -> Any:
 
 
 @app.command()
+@_guarded
 def inspect(
-    image: Annotated[Path, typer.Argument(help="One card image.")],
+    image: Annotated[Path, typer.Argument(help="One card image.", metavar="IMAGE")],
     policy: PolicyOption = None,
     engine: EngineOption = "local",
     card_type: CardTypeOption = CardTypeHint.AUTO,
     draw: Annotated[
-        Optional[Path], typer.Option(help="Write a PNG of the image with each field's polygon, name and action.")
+        Optional[Path],
+        typer.Option(help="Write a PNG of the image with each field's polygon, name and action.", metavar="FILE"),
     ] = None,
     endpoint: EndpointOption = None,
     region: RegionOption = None,
@@ -417,8 +571,14 @@ def inspect(
 
 
 @policy_app.command("check")
+@_guarded
 def policy_check(
-    file: Annotated[str, typer.Argument(help="Policy YAML file, or a bundled policy name.")],
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="A policy file (holds a / or ends in .yaml/.yml) or a bundled policy name.", metavar="FILE|NAME"
+        ),
+    ],
 ) -> None:
     """Validate a policy and print the effective rule for every field of every card type."""
     try:

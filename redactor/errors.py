@@ -69,5 +69,13 @@ class UnsafeKeyError(StorageError):
     """An object key or relative path would escape its folder or prefix."""
 
 
+class NotRegularFileError(StorageError):
+    """A link, folder, FIFO, device or socket where a file was expected: never opened or followed."""
+
+
+class FileTooLargeError(StorageError):
+    """A file over its byte limit, found by its size before any of it was read."""
+
+
 class UsageError(RedactorError):
     """The caller asked for something that cannot work (DST inside SRC, bad option)."""

@@ -8,12 +8,13 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from redactor.core.fields import CardTypeHint
-from redactor.core.imaging import decode
+from redactor.core.imaging import DEFAULT_MAX_BYTES, decode
 from redactor.core.plan import plan_redaction
 from redactor.core.policy import Policy
 from redactor.errors import RedactorError, UsageError
 from redactor.locators.base import LocateRequest, Locator
 from redactor.pipeline import locate_fields
+from redactor.storage.files import is_present, read_regular_file
 
 ACTION_COLOURS = {"box": (220, 0, 0), "blur": (0, 90, 220), "pixelate": (160, 0, 200), "keep": (0, 160, 0)}
 
@@ -28,16 +29,21 @@ def inspect_image(
     as_json: bool = False,
     show_text: bool = False,
 ) -> str:
+    if draw is not None:
+        if draw.resolve() == path.resolve():
+            raise UsageError(f"--draw {draw} is the image itself: it would be overwritten")
+        if draw.is_dir():
+            raise UsageError(f"--draw {draw} is a folder: give a file name")
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
+        data = read_regular_file(path, DEFAULT_MAX_BYTES, follow_links=True)
+    except RedactorError as exc:
+        raise UsageError(f"{path}: {exc}") from None
     try:
         decoded = decode(data)
 
         def companion(suffix: str) -> bytes | None:
             side = path.with_name(path.name + suffix)
-            return side.read_bytes() if side.is_file() else None
+            return read_regular_file(side, DEFAULT_MAX_BYTES, follow_links=True) if is_present(side) else None
 
         detection = locate_fields(locator, LocateRequest(decoded.image, hint, path.name, companion), policy)
     except RedactorError as exc:
@@ -91,5 +97,8 @@ def _draw(image: Image.Image, plan: object, out: Path) -> None:
         x0, y0 = min(p[0] for p in points), min(p[1] for p in points)
         label = f"{applied.located.canonical or '?'} {applied.located.score:g} {applied.action}"
         pen.text((x0, max(0, y0 - 12)), label, fill=colour)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(out, format="PNG")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        canvas.save(out, format="PNG")
+    except OSError as exc:
+        raise UsageError(f"cannot write the drawing {out}: {exc.strerror or type(exc).__name__}") from None

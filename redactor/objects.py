@@ -23,7 +23,7 @@ from redactor.core.stamps import REFUSE_REASON, SKIP_REASON, Stamp, WriteAction,
 from redactor.cos.config import parse_cos_url
 from redactor.cos.errors import CosNotFoundError
 from redactor.errors import UsageError
-from redactor.pipeline import is_companion_key, is_image_key
+from redactor.pipeline import is_companion_key, is_image_key, reason_key
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ async def redact_object(
         reason = {"source": source, "reasons": list(result.reasons), "policy_sha256": redactor.policy.sha256}
         await client.put_object(
             q_bucket,
-            q_key + ".reason.json",
+            reason_key(q_key),
             json.dumps(reason, ensure_ascii=False, indent=1).encode(),
             content_type="application/json",
         )

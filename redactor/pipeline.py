@@ -29,15 +29,32 @@ from redactor.core.portrait import complete_portraits
 from redactor.core.results import AppliedField, Decision, Detection, StoredObject
 from redactor.core.stamps import REFUSE_REASON, SKIP_REASON, Stamp, WriteAction, write_decision
 from redactor.core.verification import Verdict
-from redactor.errors import ImageError, LocatorError, RedactorError, ResponseParseError, StorageError
+from redactor.errors import (
+    FileTooLargeError,
+    ImageError,
+    LocatorError,
+    NotRegularFileError,
+    RedactorError,
+    ResponseParseError,
+    StorageError,
+)
 from redactor.locators.base import SIDECAR_SUFFIX, LocateRequest, Locator
-from redactor.storage.base import Storage
+from redactor.storage.base import Storage, iter_entries
 from redactor.verifiers.base import Verifier, VerifyRequest
 
 #: Files the pipeline itself reads or writes next to images; never treated as inputs.
 COMPANION_SUFFIXES = (SIDECAR_SUFFIX, ".truth.json", ".reason.json")
+#: redactor's own folder in a destination (reports, checkpoint); never an input in a source.
 STATE_DIR = ".redactor"
+#: The checkpoint's file name inside STATE_DIR.
 MANIFEST_NAME = "manifest.jsonl"
+#: The report decision of an entry that is no input (a link, a special file, a bad name, a
+#: file over the size limit): reported, never read, never copied.
+REFUSED = "refused"
+#: The longest file name (bytes) most file systems take; a quarantined image's reason file
+#: whose name would be longer gets a short name (it names its image inside).
+MAX_NAME_BYTES = 255
+REASON_SUFFIX = ".reason.json"
 
 
 @dataclass
@@ -205,17 +222,26 @@ class RunOptions:
 
 @dataclass
 class RunSummary:
+    """Counts of one run. Every entry is counted once: ``total`` is the sum of redacted,
+    quarantined, failed, refused, skipped_unchanged and ignored."""
+
     total: int = 0
     redacted: int = 0
     quarantined: int = 0
     failed: int = 0
+    #: Links, special files, bad names, files over the size limit: reported, never read.
+    refused: int = 0
     skipped_unchanged: int = 0
+    #: Of ``skipped_unchanged``, those an earlier run quarantined (or failed): still in doubt.
+    unchanged_in_doubt: int = 0
     ignored: int = 0
     seconds: float = 0.0
+    #: Up to a few (source, first reason) pairs of entries in doubt, for the run's last words.
+    examples: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def all_clear(self) -> bool:
-        return self.quarantined == 0 and self.failed == 0
+        return self.quarantined == 0 and self.failed == 0 and self.refused == 0 and self.unchanged_in_doubt == 0
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -223,10 +249,22 @@ class RunSummary:
             "redacted": self.redacted,
             "quarantined": self.quarantined,
             "failed": self.failed,
+            "refused": self.refused,
             "skipped_unchanged": self.skipped_unchanged,
+            "unchanged_in_doubt": self.unchanged_in_doubt,
             "ignored": self.ignored,
             "seconds": round(self.seconds, 3),
         }
+
+
+def reason_key(key: str) -> str:
+    """Where a quarantined image's reasons go: beside it, ``<name>.reason.json``, or a short
+    name from its hash when that name would be too long for the file system."""
+    folder, _, name = key.rpartition("/")
+    if len((name + REASON_SUFFIX).encode("utf-8")) <= MAX_NAME_BYTES:
+        return key + REASON_SUFFIX
+    short = f"{name.encode('utf-8')[:80].decode('utf-8', 'ignore')}~{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+    return f"{folder}/{short}{REASON_SUFFIX}" if folder else f"{short}{REASON_SUFFIX}"
 
 
 def is_image_key(key: str) -> bool:
@@ -266,14 +304,37 @@ class Manifest:
         self.entries: dict[str, tuple[bytes, str]] = {}
         self._handle: IO[str] | None = None
         if path is not None and path.is_file():
-            with path.open("r", encoding="utf-8", errors="replace") as handle:
-                for line in handle:
-                    try:
-                        entry = json.loads(line)
-                    except json.JSONDecodeError:
-                        continue  # a torn last line after a crash
-                    if isinstance(entry, dict) and isinstance(entry.get("source"), str):
-                        self.entries[entry["source"]] = (self.digest(entry), str(entry.get("decision")))
+            try:
+                self._load(path)
+            except OSError as exc:
+                raise StorageError(f"cannot read the checkpoint {path}: {exc.strerror or type(exc).__name__}") from None
+
+    def _load(self, path: Path) -> None:
+        with path.open("r", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                try:
+                    entry = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a torn last line after a crash
+                if isinstance(entry, dict) and isinstance(entry.get("source"), str):
+                    self.entries[entry["source"]] = (self.digest(entry), str(entry.get("decision")))
+
+    def open(self) -> None:
+        """Open the file for appending now: a checkpoint that cannot be written is a
+        StorageError before the run, not a failure of every image."""
+        with self._lock:
+            if self.path is not None and self._handle is None:
+                self._handle = self._open()
+
+    def _open(self) -> IO[str]:
+        assert self.path is not None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return self.path.open("a", encoding="utf-8")
+        except OSError as exc:
+            raise StorageError(
+                f"cannot write the checkpoint {self.path}: {exc.strerror or type(exc).__name__}"
+            ) from None
 
     @classmethod
     def digest(cls, fields: dict[str, Any]) -> bytes:
@@ -291,8 +352,7 @@ class Manifest:
             if self.path is None:
                 return
             if self._handle is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._handle = self.path.open("a", encoding="utf-8")
+                self._handle = self._open()
             self._handle.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
             self._handle.flush()
 
@@ -364,13 +424,23 @@ class BatchRunner:
         self.summary = RunSummary()
         self.manifest = Manifest(None if options.dry_run else manifest_path)
         self._report_lock = threading.Lock()
+        #: Entries of the listing that are not processed, and why: (decision, reason).
+        self._set_aside: dict[str, tuple[str, str]] = {}
 
     def candidates(self) -> Iterator[str]:
-        for key in self.source.iter_keys():
-            if key.startswith(f"{STATE_DIR}/") or is_companion_key(key):
-                continue
-            if matches(key, self.options.include, self.options.exclude):
-                yield key
+        """Every entry of the source, once: what is no input is set aside with its reason
+        (and still reported), so the report accounts for everything below SRC."""
+        for entry in iter_entries(self.source):
+            key = entry.key
+            if entry.refused is not None:
+                self._set_aside[key] = (REFUSED, entry.refused)
+            elif key.startswith(f"{STATE_DIR}/"):
+                self._set_aside[key] = ("skipped", f"inside {STATE_DIR}/, redactor's own state folder")
+            elif is_companion_key(key):
+                self._set_aside[key] = ("skipped", "a companion file (sidecar, truth or reason), read with its image")
+            elif not matches(key, self.options.include, self.options.exclude):
+                self._set_aside[key] = ("skipped", "left out by --include/--exclude")
+            yield key
 
     def run(self, keys: Iterable[str] | None = None) -> RunSummary:
         start = time.perf_counter()
@@ -402,20 +472,29 @@ class BatchRunner:
         s = self.summary
         s.total += 1
         status = record["decision"]
+        in_doubt = True
         if status == "skipped":
             if record.get("previous_decision") == Decision.REDACTED.value:
                 s.skipped_unchanged += 1
+                in_doubt = False
             elif record.get("previous_decision") in (Decision.QUARANTINED.value, Decision.FAILED.value):
                 s.skipped_unchanged += 1
-                s.quarantined += 1
+                s.unchanged_in_doubt += 1
             else:
                 s.ignored += 1
+                in_doubt = False
         elif status == Decision.REDACTED.value:
             s.redacted += 1
+            in_doubt = False
         elif status == Decision.QUARANTINED.value:
             s.quarantined += 1
+        elif status == REFUSED:
+            s.refused += 1
         else:
             s.failed += 1
+        if in_doubt and len(s.examples) < 5:
+            reasons = record.get("reasons") or ["no reason given"]
+            s.examples.append((str(record["source"]), str(reasons[0])))
         self._emit(record)
         if self.on_progress is not None:
             self.on_progress(record)
@@ -517,12 +596,13 @@ class BatchRunner:
         return outcome, record
 
     def _quarantine(self, key: str, data: bytes, outcome: ImageOutcome, record: dict[str, Any]) -> None:
-        """Copy a doubtful original, untouched, to the quarantine with its reasons."""
+        """Copy a doubtful original, untouched, to the quarantine with its reasons (the
+        reasons first: a copy never sits in the quarantine without them)."""
         if self.quarantine is None or outcome.decision is not Decision.QUARANTINED:
             return
-        self.quarantine.write(key, data)
         reason = {"source": key, "reasons": record["reasons"], "policy_sha256": self.options.policy.sha256}
-        self.quarantine.write(key + ".reason.json", json.dumps(reason, ensure_ascii=False, indent=1).encode())
+        self.quarantine.write(reason_key(key), json.dumps(reason, ensure_ascii=False, indent=1).encode())
+        self.quarantine.write(key, data)
         record["quarantine"] = key
 
     def process_key(self, key: str, present: bool | None = None) -> dict[str, Any]:
@@ -537,10 +617,16 @@ class BatchRunner:
     def _process(self, key: str, present: bool | None = None) -> dict[str, Any]:
         opts = self.options
         base: dict[str, Any] = {"source": key}
+        aside = self._set_aside.get(key)
+        if aside is not None:
+            return {**base, "decision": aside[0], "reasons": [aside[1]]}
         if not is_image_key(key):
             return {**base, "decision": "skipped", "reasons": ["not an image file (by extension)"]}
         read_with_type = getattr(self.source, "read_with_type", None)
-        data, content_type = read_with_type(key) if read_with_type is not None else (self.source.read(key), None)
+        try:
+            data, content_type = read_with_type(key) if read_with_type is not None else (self.source.read(key), None)
+        except (FileTooLargeError, NotRegularFileError) as exc:
+            return {**base, "decision": REFUSED, "reasons": [f"{exc}; not copied anywhere"]}
         digest = hashlib.sha256(data).hexdigest()
         companions = self._companions(key)
         fingerprint = {**opts.fingerprint(), "input_sha256": digest, "sidecar_sha256": _companions_digest(companions)}

@@ -16,7 +16,8 @@ from importlib import resources
 from pathlib import Path
 
 from redactor.core.policy import MAX_POLICY_BYTES, Policy, load_policy
-from redactor.errors import PolicyError, PolicyProblem
+from redactor.errors import FileTooLargeError, PolicyError, PolicyProblem, StorageError
+from redactor.storage.files import read_regular_file
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -56,14 +57,23 @@ def bundled_policy_path(name: str) -> Path:
 
 
 def read_policy_bytes(path: str | os.PathLike[str]) -> bytes:
-    """The bytes of a policy file, reading at most one byte over the size limit."""
+    """The bytes of a policy file: its size checked before reading, a FIFO or a folder
+    refused without being opened."""
     source = os.fspath(path)
     try:
-        with open(source, "rb") as handle:
-            return handle.read(MAX_POLICY_BYTES + 1)
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
+        return read_regular_file(source, MAX_POLICY_BYTES, follow_links=True)
+    except FileTooLargeError:
+        limit = f"over the {MAX_POLICY_BYTES} byte limit"
+        raise PolicyError([PolicyProblem(source, None, f"the policy is {limit}", "a policy is a short file")]) from None
+    except StorageError as exc:
+        reason = str(exc).removeprefix("cannot read: ")
         raise PolicyError([PolicyProblem(source, None, f"cannot read policy file: {reason}")]) from None
+
+
+def looks_like_path(policy: str) -> bool:
+    """The one rule between paths and bundled names: a path holds a ``/`` (or the OS's
+    separator) or ends in .yaml/.yml; anything else is a bundled policy's name."""
+    return "/" in policy or os.sep in policy or policy.lower().endswith((".yaml", ".yml"))
 
 
 def load_policy_file(path: str | os.PathLike[str]) -> Policy:
@@ -82,11 +92,10 @@ def bundled_policy_text(name: str = "default") -> str:
 
 
 def load_policy_option(policy: str | None) -> Policy:
-    """What a ``--policy`` option names: a YAML path if it looks like one, else a bundled
-    policy name; ``None`` is the bundled default."""
+    """What a ``--policy`` option names: a path by :func:`looks_like_path` (``./strict``,
+    ``p.yaml``), else a bundled policy name (``strict``); ``None`` is the bundled default."""
     if policy is None:
         return load_bundled_policy("default")
-    path = Path(policy)
-    if path.exists() or path.suffix in (".yaml", ".yml") or "/" in policy:
-        return load_policy_file(path)
+    if looks_like_path(policy):
+        return load_policy_file(Path(policy))
     return load_bundled_policy(policy)

@@ -33,9 +33,17 @@ EXTENSIONS = {
     ".bmp": "BMP",
     ".gif": "GIF",
 }
+#: Images with more pixels are refused before decoding (decompression-bomb guard).
 DEFAULT_MAX_PIXELS = 80_000_000
+#: Input files over this size are refused (by their size, before reading, for folders).
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+#: Output quality for JPEG and lossy WebP.
 DEFAULT_JPEG_QUALITY = 95
+#: ICC profiles larger than this are dropped, not copied: real ones are a few kB to a
+#: few hundred kB; a bigger one is junk (or a payload) riding on the image.
+MAX_ICC_BYTES = 1024 * 1024
+#: JPEG start-of-frame markers of arithmetic-coded images (SOF9-SOF11, SOF13-SOF15).
+_ARITHMETIC_SOF = frozenset({0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
 
 _ORIENTATION_TAG = 0x0112
 _TRANSPOSE = {
@@ -104,12 +112,16 @@ def decode(
         orientation = int(im.getexif().get(_ORIENTATION_TAG, 1) or 1)
     except Exception:
         orientation = 1
-    icc = im.info.get("icc_profile") or None
+    icc = _usable_icc(im.info.get("icc_profile"))
     transparency = im.info.get("transparency")
     try:
         ImageFile.LOAD_TRUNCATED_IMAGES = False
         im.load()
     except Exception as exc:
+        if fmt in ("JPEG", "MPO") and _is_arithmetic_jpeg(data):
+            raise UnsupportedImageError(
+                "arithmetic-coded JPEG, which cannot be decoded here; re-save it as a baseline JPEG"
+            ) from None
         raise UnreadableImageError(f"image data is corrupt or truncated ({type(exc).__name__})") from None
     upright: Image.Image = im
     for op in _TRANSPOSE.get(orientation, []):
@@ -121,6 +133,32 @@ def decode(
     if transparency is not None:
         upright.info["transparency"] = transparency
     return DecodedImage(upright, fmt, orientation if orientation in _TRANSPOSE else 1, icc, save_options)
+
+
+def _usable_icc(icc: Any) -> bytes | None:
+    """The ICC profile to write back: only one that is small enough and parses."""
+    if not isinstance(icc, bytes) or not icc or len(icc) > MAX_ICC_BYTES:
+        return None
+    try:
+        from PIL import ImageCms
+
+        ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    except Exception:
+        return None
+    return icc
+
+
+def _is_arithmetic_jpeg(data: bytes) -> bool:
+    """Whether the JPEG's frame header (before the first scan) says arithmetic coding."""
+    i = 2
+    while i + 4 <= len(data) and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker in _ARITHMETIC_SOF:
+            return True
+        if marker == 0xDA:  # start of scan: no frame header came before it
+            return False
+        i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
+    return False
 
 
 def _save_options(im: Image.Image, fmt: str) -> dict[str, Any]:

@@ -189,7 +189,7 @@ def _box_blur_axis(array: np.ndarray, half: int, axis: int) -> np.ndarray:
 def _pixelated(image: Image.Image, box: tuple[int, int, int, int], block: float) -> Image.Image:
     """Mosaic of ``box`` with square blocks of ``block`` px (area average, then nearest)."""
     crop = image.crop(box)
-    b = max(1, int(round(block)))
+    b = max(1, min(int(round(block)), crop.width, crop.height))  # a block over the box is one block
     small = (max(1, -(-crop.width // b)), max(1, -(-crop.height // b)))
     mode = crop.mode
     if mode in ("P", "PA", "1"):

@@ -54,6 +54,9 @@ MAX_DEPTH = 16
 MAX_EVENTS = 20_000
 #: Problems reported at most; a garbage file should not produce a megabyte of errors.
 MAX_PROBLEMS = 100
+#: The largest blur radius / pixelate block (px at 1000 px card width): beyond this a
+#: mask is one flat colour anyway, and huge values only cost memory.
+MAX_STRENGTH = 1000.0
 #: Row label for fields the catalog does not know (they get the defaults: fail closed).
 UNKNOWN_FIELD = "(unknown)"
 
@@ -384,10 +387,10 @@ def _rule(node: Node, origin: str, p: _Problems) -> _Partial:
             values["color"] = _color(value, where, p)
         elif key == "strength":
             number = _number(value, where, p)
-            if number is not None and number <= 0:
+            if number is not None and not 0 < number <= MAX_STRENGTH:
                 p.at(
                     value,
-                    f"{where} must be greater than 0, got {number:g}",
+                    f"{where} must be greater than 0 and at most {MAX_STRENGTH:g}, got {number:g}",
                     "blur radius / block size in px at 1000 px",
                 )
                 number = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from redactor.errors import UnsafeKeyError
@@ -29,6 +30,26 @@ class Storage(Protocol):
     def write(self, key: str, data: bytes) -> None: ...
 
     def delete(self, key: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry of a source listing. ``refused`` says why it is no input (a link, a FIFO,
+    a name that is not UTF-8...): such entries are reported, never read."""
+
+    key: str
+    refused: str | None = None
+
+
+def iter_entries(storage: Storage) -> Iterator[Entry]:
+    """Every entry of ``storage``: its own ``iter_entries`` when it has one (folders hold
+    links and special files), else each key as a plain input."""
+    own = getattr(storage, "iter_entries", None)
+    if own is not None:
+        yield from own()
+        return
+    for key in storage.iter_keys():
+        yield Entry(key)
 
 
 def safe_key(key: str) -> str:

@@ -1,0 +1,5 @@
+"""``python -m redactor``: the same command line as ``redactor``."""
+
+from redactor.cli import main
+
+main()
