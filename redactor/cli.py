@@ -111,21 +111,25 @@ EngineOption = Annotated[
         "-e",
         help="How fields are located: local (offline OCR, the default), replay (saved <image>.ailicenserec.xml), "
         "cos (Tencent Cloud Infinite AILicenseRec; needs --staging).",
-        metavar="local|cos|replay",
+        metavar="ENGINE",
     ),
 ]
 EndpointOption = Annotated[
     Optional[str],
     typer.Option(
-        help="COS endpoint to send requests to (e.g. the emulator, http://127.0.0.1:9000). Env: COS_ENDPOINT."
+        help="COS endpoint to send requests to (e.g. the emulator, http://127.0.0.1:9000). Env: COS_ENDPOINT.",
+        metavar="URL",
     ),
 ]
-RegionOption = Annotated[Optional[str], typer.Option(help="COS region, e.g. ap-guangzhou. Env: COS_REGION.")]
+RegionOption = Annotated[
+    Optional[str], typer.Option(help="COS region, e.g. ap-guangzhou. Env: COS_REGION.", metavar="REGION")
+]
 StagingOption = Annotated[
     Optional[str],
     typer.Option(
         help="For --engine cos: where local images are uploaded for detection (and deleted after), "
-        "cos://<bucket-appid>/<prefix>/. Env: REDACTOR_STAGING."
+        "cos://<bucket-appid>/<prefix>/. Env: REDACTOR_STAGING.",
+        metavar="URL",
     ),
 ]
 CardTypeOption = Annotated[
@@ -134,7 +138,7 @@ CardTypeOption = Annotated[
         "--card-type",
         help="Card type hint for the locator: auto, IDCard or DriverLicense.",
         case_sensitive=False,
-        metavar="auto|IDCard|DriverLicense",
+        metavar="TYPE",
     ),
 ]
 
@@ -325,7 +329,7 @@ def run(
             "-e",
             help="How fields are located: local (offline OCR; the default for folders), cos (Tencent Cloud "
             "Infinite AILicenseRec; the default for cos:// sources), replay (saved <image>.ailicenserec.xml).",
-            metavar="local|cos|replay",
+            metavar="ENGINE",
         ),
     ] = None,
     card_type: CardTypeOption = CardTypeHint.AUTO,
@@ -342,10 +346,10 @@ def run(
         typer.Option(
             help="Folder or cos:// prefix for images in doubt (default: next to DST, named '<DST name>.quarantine'); "
             "'none': report them only, copy nothing.",
-            metavar="FOLDER|cos://...|none",
+            metavar="WHERE",
         ),
     ] = None,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Images processed in parallel.")] = 2,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Images processed in parallel (1-64).", metavar="N")] = 2,
     include: Annotated[
         Optional[list[str]],
         typer.Option(help="Only paths matching this glob (repeatable; matches path or file name).", metavar="GLOB"),
@@ -357,16 +361,20 @@ def run(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Redo every image and replace existing outputs, even foreign ones.")
     ] = False,
-    jpeg_quality: Annotated[int, typer.Option(min=1, max=100, help="JPEG/WebP output quality.")] = DEFAULT_JPEG_QUALITY,
+    jpeg_quality: Annotated[
+        int, typer.Option(min=1, max=100, help="JPEG/WebP output quality (1-100).", metavar="Q")
+    ] = DEFAULT_JPEG_QUALITY,
     max_pixels: Annotated[
-        int, typer.Option(min=1, help="Refuse images with more pixels than this.")
+        int, typer.Option(min=1, help="Refuse images with more pixels than this.", metavar="N")
     ] = DEFAULT_MAX_PIXELS,
     endpoint: EndpointOption = None,
     region: RegionOption = None,
     staging: StagingOption = None,
     ci_rate: Annotated[
         float,
-        typer.Option(min=0.1, help="AILicenseRec requests per second for the whole run (the account allows 100)."),
+        typer.Option(
+            min=0.1, help="AILicenseRec requests per second for the whole run (the account allows 100).", metavar="RATE"
+        ),
     ] = 50.0,
     in_place: Annotated[
         bool,
@@ -400,12 +408,13 @@ def run(
 ) -> None:
     """Redact every image below SRC into DST; images in doubt go to the quarantine folder or prefix.
 
-    Every entry below SRC is in the report once, with what happened to it; links and
-    special files are refused, never followed or opened. Nothing is written inside SRC.
+    Every entry below SRC is in the report once, with what happened to it; links and special files are refused.
+
+    Nothing is written inside SRC.
 
     Examples:
 
-      redactor run scans/ masked/                      # local OCR, bundled default policy
+      redactor run scans/ masked/   # offline OCR, the bundled default policy
 
       redactor run scans/ masked/ -p strict --report run.jsonl
 
