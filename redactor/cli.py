@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Annotated, Any, Optional, TypeVar
+from typing import IO, TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
 import click
 import typer
@@ -26,11 +26,11 @@ from redactor.core.policy import format_effective_rules, policy_warnings
 from redactor.emulator.cli import emulator_command
 from redactor.errors import PolicyError, RedactorError, UsageError
 from redactor.eval_cli import eval_command
-from redactor.locators import Locator, make_locator
-from redactor.pipeline import MANIFEST_NAME, STATE_DIR, BatchRunner, RunOptions
 from redactor.policy_files import load_policy_option
-from redactor.storage import FolderStorage
-from redactor.verifiers import default_verifier
+
+if TYPE_CHECKING:  # the pipeline and its adapters load when a command runs, not for --help
+    from redactor.locators import Locator
+    from redactor.pipeline import BatchRunner
 
 app = typer.Typer(
     name="redactor",
@@ -247,6 +247,8 @@ class Places:
                 from redactor.storage.cos import CosStorage
 
                 return CosStorage(client, place[0], place[1])
+            from redactor.storage import FolderStorage
+
             return FolderStorage(spec, create=make)
 
         return (
@@ -284,6 +286,8 @@ def _locator(
         from redactor.locators.cloud import build_cloud_locator
 
         return build_cloud_locator(staging=staging, endpoint=endpoint, region=region, ci_rate=ci_rate)
+    from redactor.locators import make_locator
+
     return make_locator(engine)
 
 
@@ -422,6 +426,9 @@ def run(
 
       redactor run cos://bucket-1250000000/in/ cos://bucket-1250000000/out/
     """
+    from redactor.pipeline import MANIFEST_NAME, STATE_DIR, BatchRunner, RunOptions
+    from redactor.verifiers import default_verifier
+
     places = Places.parse(src, dst, quarantine)
     pol = load_policy_option(policy)
     places.check(in_place)

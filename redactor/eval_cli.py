@@ -17,10 +17,8 @@ import typer
 
 from redactor.core.policy import Policy
 from redactor.errors import PolicyError, UsageError
-from redactor.evaluation import format_report, run_evaluation
 from redactor.locators import ENGINES, make_locator
 from redactor.policy_files import load_policy_option
-from redactor.verifiers import default_verifier
 
 EXIT_USAGE = 2
 
@@ -65,6 +63,9 @@ def eval_command(
     ] = "on",
 ) -> None:
     """Measure how well a locator and policy cover the ground-truth fields (prints figures, asserts nothing)."""
+    from redactor.evaluation import format_report, run_evaluation  # heavy: only when measuring
+    from redactor.verifiers import default_verifier
+
     try:
         if not directory.is_dir():
             raise UsageError(f"{directory} is not a folder")
@@ -96,6 +97,7 @@ def eval_command(
 
 def _perturb(directory: Path, policy: Policy, limit: int | None, json_out: Path | None) -> None:
     from redactor.perturbation import format_study, run_perturbation
+    from redactor.verifiers import default_verifier
 
     tick = _progress_printer(lambda n, t: f"verified {n} outputs ({t.fault}: {t.image[-40:]})")
     study = run_perturbation(directory, policy, default_verifier(), limit=limit, on_progress=tick)

@@ -9,10 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from redactor.emulator.app import ENGINES, EmulatorApp, EmulatorConfig, credentials_from_env
-from redactor.emulator.faults import parse_faults
-from redactor.emulator.server import EmulatorServer
-from redactor.emulator.store import Store
+from redactor.emulator.recognition import ENGINES
 
 
 def emulator_command(
@@ -50,6 +47,11 @@ def emulator_command(
     ] = None,
 ) -> None:
     """Serve a local Tencent COS + AILicenseRec emulator (private buckets, signed requests, faults)."""
+    from redactor.emulator.app import EmulatorApp, EmulatorConfig, credentials_from_env  # only when serving
+    from redactor.emulator.faults import parse_faults
+    from redactor.emulator.server import EmulatorServer
+    from redactor.emulator.store import Store
+
     if (secret_id is None) != (secret_key is None):
         raise typer.BadParameter("give both --secret-id and --secret-key, or neither")
     pair = (secret_id, secret_key) if secret_id and secret_key else credentials_from_env(os.environ)

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from redactor.generator import ALL_KINDS, FAMILIES, HELD_OUT_FAMILIES, KINDS, generate_samples, generate_set
+from redactor.generator.families import ALL_KINDS, FAMILIES, HELD_OUT_FAMILIES, KINDS
 
 ALL_FAMILIES = [f for names in FAMILIES.values() for f in names]
 
@@ -59,6 +59,8 @@ def generate_command(
     ] = False,
 ) -> None:
     """Generate synthetic (fake) ID card and driving licence images with exact ground truth."""
+    from redactor.generator.specimens import generate_samples, generate_set  # drawing code: only now
+
     chosen = tuple(k.strip() for k in kinds.split(",") if k.strip())
     unknown = [k for k in chosen if k not in ALL_KINDS]
     if unknown or not chosen:

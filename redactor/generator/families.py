@@ -1,4 +1,4 @@
-"""The layout families each card kind is drawn in, and which of them are held out from tuning.
+"""The card kinds, the layout families each is drawn in, and which of them are held out from tuning.
 
 Kept free of drawing code so that :mod:`redactor.evaluation` can mark held-out rows
 without loading fonts.
@@ -6,6 +6,13 @@ without loading fonts.
 
 from __future__ import annotations
 
+#: An A4 photocopy page holding an ID card's front above its back (variant ``photocopy``).
+PHOTOCOPY = "photocopy"
+#: Kinds a generated set draws from by default.
+KINDS: tuple[str, ...] = ("id_front", "id_back", "dl_main", PHOTOCOPY, "none")
+#: Several cards (ID fronts and/or licences) in one photo. Opt-in only (not in ``KINDS``).
+MULTI = "multi"
+ALL_KINDS: tuple[str, ...] = (*KINDS, MULTI)
 #: Card kind -> its layout families. ``*-a`` is the layout the generator drew before families
 #: existed; ``*-h`` families are held out (see :mod:`redactor.generator.heldout`).
 FAMILIES: dict[str, tuple[str, ...]] = {
