@@ -39,7 +39,7 @@ from redactor.errors import (
     StorageError,
 )
 from redactor.locators.base import SIDECAR_SUFFIX, LocateRequest, Locator
-from redactor.storage.base import Storage, iter_entries
+from redactor.storage.base import ObjectStore, Storage
 from redactor.verifiers.base import Verifier, VerifyRequest
 
 #: Files the pipeline itself reads or writes next to images; never treated as inputs.
@@ -363,11 +363,6 @@ class Manifest:
                 self._handle = None
 
 
-def _is_sorted_store(storage: Storage) -> bool:
-    """Object stores list keys in lexicographic order and can tell their metadata."""
-    return bool(getattr(storage, "lists_sorted", False)) and hasattr(storage, "stat")
-
-
 class _SortedPresence:
     """Which source keys the destination already has, by walking its (sorted) listing
     alongside the (sorted) source listing: one request per listing page instead of one
@@ -418,6 +413,10 @@ class BatchRunner:
         self.source = source
         self.dest = dest
         self.quarantine = quarantine
+        #: What the stores offer beyond a folder's, checked once: the source's objects carry a
+        #: content type and a stamp (in place), the destination's carry the outputs' stamps.
+        self.source_objects: ObjectStore | None = source if isinstance(source, ObjectStore) else None
+        self.dest_objects: ObjectStore | None = dest if isinstance(dest, ObjectStore) else None
         self.options = options
         self.report = report
         self.on_progress = on_progress
@@ -430,7 +429,7 @@ class BatchRunner:
     def candidates(self) -> Iterator[str]:
         """Every entry of the source, once: what is no input is set aside with its reason
         (and still reported), so the report accounts for everything below SRC."""
-        for entry in iter_entries(self.source):
+        for entry in self.source.iter_entries():
             key = entry.key
             if entry.refused is not None:
                 self._set_aside[key] = (REFUSED, entry.refused)
@@ -445,7 +444,8 @@ class BatchRunner:
     def run(self, keys: Iterable[str] | None = None) -> RunSummary:
         start = time.perf_counter()
         workers = max(1, self.options.workers)
-        presence = _SortedPresence(self.dest) if keys is None and _is_sorted_store(self.dest) else None
+        sorted_dest = self.dest_objects is not None and self.dest_objects.lists_sorted
+        presence = _SortedPresence(self.dest) if keys is None and sorted_dest else None
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="redactor") as pool:
             pending: set[Future[dict[str, Any]]] = set()
             for key in self.candidates() if keys is None else keys:
@@ -519,8 +519,10 @@ class BatchRunner:
         scratch key, was read back intact and decodes. An object that already carries this
         policy's stamp is a finished output: it is never masked twice."""
         opts = self.options
-        stat = getattr(self.source, "stat", None)
-        meta = stat(key) if stat is not None else None
+        target = self.dest_objects
+        if target is None or self.source_objects is None:
+            raise StorageError("an in-place run needs an object store (COS) as source and destination")
+        meta = self.source_objects.stat(key)
         if meta is not None and meta.get("redactor-policy") == opts.policy.sha256:
             return {
                 **base,
@@ -542,7 +544,7 @@ class BatchRunner:
             if hashlib.sha256(back).digest() != hashlib.sha256(outcome.data).digest():
                 raise StorageError("the masked copy read back differs from what was written")
             decode(back, max_pixels=opts.max_pixels)  # it must be a readable image
-            self.dest.write(key, outcome.data, metadata=stamp, content_type=content_type)  # type: ignore[call-arg]
+            target.write(key, outcome.data, metadata=stamp, content_type=content_type)
         finally:
             self.dest.delete(scratch)
         record["output"] = key
@@ -622,9 +624,11 @@ class BatchRunner:
             return {**base, "decision": aside[0], "reasons": [aside[1]]}
         if not is_image_key(key):
             return {**base, "decision": "skipped", "reasons": ["not an image file (by extension)"]}
-        read_with_type = getattr(self.source, "read_with_type", None)
         try:
-            data, content_type = read_with_type(key) if read_with_type is not None else (self.source.read(key), None)
+            if self.source_objects is not None:
+                data, content_type = self.source_objects.read_with_type(key)
+            else:
+                data, content_type = self.source.read(key), None
         except (FileTooLargeError, NotRegularFileError) as exc:
             return {**base, "decision": REFUSED, "reasons": [f"{exc}; not copied anywhere"]}
         digest = hashlib.sha256(data).hexdigest()
@@ -651,14 +655,13 @@ class BatchRunner:
         stamp = stamp_of.metadata()
         if opts.in_place:
             return self._in_place(key, data, content_type, stamp, base, companions)
-        stat = getattr(self.dest, "stat", None)
         meta: dict[str, str] | None = None
         action = WriteAction.REPLACE if opts.overwrite else WriteAction.WRITE
         if not opts.overwrite and not opts.dry_run:
-            if stat is not None:
+            if self.dest_objects is not None:
                 # Object stores carry the stamp on the output itself (a listing that said the
                 # key is not there spares the HEAD)
-                meta = None if present is False else stat(key)
+                meta = None if present is False else self.dest_objects.stat(key)
                 action = write_decision(stamp_of, meta, ours_before=previous)
             elif self.dest.exists(key):
                 action = write_decision(stamp_of, {}, ours_before=previous)  # a file has no stamp
@@ -671,18 +674,16 @@ class BatchRunner:
             }
         if action is WriteAction.REFUSE:
             return {**base, "decision": Decision.FAILED.value, "reasons": [REFUSE_REASON]}
-        stored_object = getattr(self.source, "stored_object", None)
-
-        stored = stored_object(key) if stored_object is not None else None
+        stored = self.source_objects.stored_object(key) if self.source_objects is not None else None
         outcome, record = self._redact(key, data, stored, base, companions)
         if opts.dry_run:
             record["dry_run"] = True
             return record
 
         if outcome.decision is Decision.REDACTED and outcome.data is not None:
-            if stat is not None:
+            if self.dest_objects is not None:
                 # Write-once unless an older output of ours (or --overwrite) is being replaced.
-                self.dest.write(  # type: ignore[call-arg]
+                self.dest_objects.write(
                     key, outcome.data, metadata=stamp, content_type=content_type, replace=action is WriteAction.REPLACE
                 )
             else:

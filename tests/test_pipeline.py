@@ -6,12 +6,13 @@ import io
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from redactor.core.fields import ID_CARD_FIELDS, CardType
 from redactor.core.policy import load_policy
 from redactor.core.results import Detection, LocatedField, Polygon
-from redactor.errors import LocatorError
+from redactor.errors import LocatorError, StorageError
 from redactor.locators import StaticLocator
 from redactor.pipeline import BatchRunner, RunOptions, redact_image
 from redactor.storage import MemoryStorage
@@ -102,7 +103,7 @@ def test_resume_skips_unchanged_and_redoes_changed(tmp_path):
     assert len(dest.writes) == 2
     summary = BatchRunner(source, dest, quarantine, opts, manifest_path=manifest).run()
     assert summary.skipped_unchanged == 2 and len(dest.writes) == 2 and summary.all_clear
-    source.objects["b.png"] = png(3)
+    source.write("b.png", png(3))
     summary = BatchRunner(source, dest, quarantine, opts, manifest_path=manifest).run()
     assert summary.redacted == 1 and dest.writes[-1] == "b.png"
     # a policy change redoes everything
@@ -139,3 +140,55 @@ def test_stale_output_removed_when_image_is_now_quarantined(tmp_path):
 def test_redact_image_never_returns_bytes_when_not_redacted():
     outcome = redact_image(png(), policy=POLICY, locator=StaticLocator(Detection(0)))
     assert outcome.data is None and outcome.decision.value == "quarantined"
+
+
+# --------------------------------------------------------------------------- object stores, in memory
+
+
+def test_object_store_outputs_carry_the_stamp_that_makes_a_rerun_skip_them():
+    """No checkpoint at all: the stamp on each output is what a rerun goes by."""
+    source = MemoryStorage({"a.png": png(1), "b.png": png(2)})
+    dest, quarantine = MemoryStorage(), MemoryStorage()
+    first, _, _ = run(source, dest, quarantine, StaticLocator(card()))
+    assert first.redacted == 2
+    stamp = dest.stat("a.png")
+    assert stamp is not None and stamp["redactor-policy"] == POLICY.sha256 and stamp["redactor-verify"] == "off"
+    again, lines, _ = run(source, dest, quarantine, StaticLocator(card()))
+    assert again.redacted == 0 and again.skipped_unchanged == 2
+    assert all("already holds this source redacted" in r["reasons"][0] for r in lines if r.get("source"))
+    assert sorted(dest.writes) == ["a.png", "b.png"]  # each output written once
+
+
+def test_object_store_replaces_its_own_older_output_but_never_a_foreign_object():
+    source = MemoryStorage({"a.png": png(1), "b.png": png(2)})
+    dest = MemoryStorage({"b.png": b"someone else's object"})
+    run(source, dest, MemoryStorage(), StaticLocator(card()))
+    assert dest.read("b.png") == b"someone else's object" and dest.writes == ["a.png"]
+    stricter = load_policy("version: 1\nportrait: box\n", "strict.yaml")  # another policy: another stamp
+    report = io.StringIO()
+    options = RunOptions(policy=stricter, locator=StaticLocator(card()))
+    summary = BatchRunner(source, dest, MemoryStorage(), options, report=report).run()
+    assert dest.writes == ["a.png", "a.png"] and dest.stat("a.png")["redactor-policy"] == stricter.sha256
+    assert summary.failed == 1 and dest.read("b.png") == b"someone else's object"
+
+
+def test_object_store_writes_once():
+    store = MemoryStorage()
+    store.write("k", b"one", metadata={"redactor-policy": "p"}, replace=False)
+    store.write("k", b"one", metadata={"redactor-policy": "p"}, replace=False)  # a retry that had landed
+    assert store.writes == ["k"]
+    with pytest.raises(StorageError):
+        store.write("k", b"two", metadata={"redactor-policy": "q"}, replace=False)
+    assert store.read("k") == b"one"
+
+
+def test_in_place_on_an_object_store_replaces_each_original_once():
+    original = png(1)
+    bucket = MemoryStorage({"a.png": original})
+    summary, _, _ = run(bucket, bucket, MemoryStorage(), StaticLocator(card()), in_place=True)
+    assert summary.redacted == 1
+    masked = bucket.read("a.png")
+    assert masked != original and bucket.stat("a.png")["redactor-policy"] == POLICY.sha256
+    assert sorted(bucket.objects) == ["a.png"]  # the scratch copy is gone
+    again, _lines, _ = run(bucket, bucket, MemoryStorage(), StaticLocator(card()), in_place=True)
+    assert again.redacted == 0 and bucket.read("a.png") == masked  # never masked twice

@@ -303,7 +303,7 @@ def test_a_changed_sidecar_redoes_the_image(tmp_path):
     assert run()[0]["decision"] == "skipped"  # same image, same sidecar
     entry = json.loads(manifest.read_text("utf-8").splitlines()[0])
     assert len(entry["sidecar_sha256"]) == 64
-    source.objects["a.png.ailicenserec.xml"] = good.replace(b"<Status>1</Status>", b"<Status>0</Status>")
+    source.write("a.png.ailicenserec.xml", good.replace(b"<Status>1</Status>", b"<Status>0</Status>"))
     again = run()[0]
     assert again["decision"] == "quarantined"  # redone: the new sidecar finds no card
     assert "a.png" not in dest.objects  # and the earlier output is gone from the destination

@@ -1,23 +1,33 @@
-"""The storage interface: where images come from and where results go.
+"""The storage ports: where images come from and where results go.
 
-Keys are relative, ``/``-separated paths. Folders and COS prefixes implement the same
-small interface, so the pipeline does not care which it talks to. ``write`` is atomic:
-a reader sees the old object or the new one, never a partial one.
+Keys are relative, ``/``-separated paths. :class:`Storage` is what every store offers
+(folders, object stores, the in-memory twin), so the pipeline does not care which it talks
+to; :class:`ObjectStore` adds what object stores offer beyond it (metadata on every object,
+content types, write-once, sorted listings, a handle a cloud locator reads the object by).
+A run checks once, when it is assembled, which port a store offers. ``write`` is atomic: a
+reader sees the old object or the new one, never a partial one.
 """
 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from redactor.core.results import StoredObject
 from redactor.errors import UnsafeKeyError
 
 
 @runtime_checkable
 class Storage(Protocol):
+    """Every store: list, read, write, delete by key."""
+
     def describe(self) -> str: ...
+
+    def iter_entries(self) -> Iterator[Entry]:
+        """Every entry, inputs and refused ones (a folder's links and special files)."""
+        ...
 
     def iter_keys(self) -> Iterator[str]: ...
 
@@ -32,6 +42,40 @@ class Storage(Protocol):
     def delete(self, key: str) -> None: ...
 
 
+@runtime_checkable
+class ObjectStore(Storage, Protocol):
+    """An object store (COS, the in-memory twin): metadata and a content type on every
+    object, write-once on request, keys listed in lexicographic order."""
+
+    #: ``iter_keys`` lists in lexicographic order: a run learns what it holds by listing.
+    lists_sorted: bool
+
+    def stat(self, key: str) -> dict[str, str] | None:
+        """The object's user metadata (lower-case names), or None when there is none."""
+        ...
+
+    def read_with_type(self, key: str) -> tuple[bytes, str | None]:
+        """The object and its stored Content-Type."""
+        ...
+
+    def write(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+        replace: bool = True,
+    ) -> None:
+        """``replace=False``: written at most once (an object already there is an error,
+        unless it carries this very ``metadata``: a retried write that had landed)."""
+        ...
+
+    def stored_object(self, key: str) -> StoredObject | None:
+        """Where a cloud locator finds the object itself (None: nowhere it can read)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Entry:
     """One entry of a source listing. ``refused`` says why it is no input (a link, a FIFO,
@@ -41,14 +85,9 @@ class Entry:
     refused: str | None = None
 
 
-def iter_entries(storage: Storage) -> Iterator[Entry]:
-    """Every entry of ``storage``: its own ``iter_entries`` when it has one (folders hold
-    links and special files), else each key as a plain input."""
-    own = getattr(storage, "iter_entries", None)
-    if own is not None:
-        yield from own()
-        return
-    for key in storage.iter_keys():
+def entries_of(keys: Iterator[str]) -> Iterator[Entry]:
+    """Keys as plain inputs: the entries of a store that holds nothing but objects."""
+    for key in keys:
         yield Entry(key)
 
 

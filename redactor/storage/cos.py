@@ -8,13 +8,13 @@ content type and ``x-cos-meta-*`` metadata that make reruns idempotent.
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from redactor.core.results import StoredObject
 from redactor.cos.errors import CosNotFoundError, FileAlreadyExistsError
 from redactor.errors import StorageError, UnsafeKeyError
-from redactor.storage.base import safe_key
+from redactor.storage.base import Entry, entries_of, safe_key
 
 
 class CosStorage:
@@ -31,6 +31,9 @@ class CosStorage:
 
     def _full(self, key: str) -> str:
         return self.prefix + safe_key(key)
+
+    def iter_entries(self) -> Iterator[Entry]:
+        return entries_of(self.iter_keys())
 
     def iter_keys(self) -> Iterator[str]:
         """Every object below the prefix, one listing page in memory at a time.
@@ -73,7 +76,7 @@ class CosStorage:
         key: str,
         data: bytes,
         *,
-        metadata: dict[str, str] | None = None,
+        metadata: Mapping[str, str] | None = None,
         content_type: str | None = None,
         replace: bool = True,
     ) -> None:
@@ -102,5 +105,5 @@ class CosStorage:
     def delete(self, key: str) -> None:
         self.client.delete_object(self.bucket, self._full(key))
 
-    def stored_object(self, key: str) -> StoredObject:
+    def stored_object(self, key: str) -> StoredObject | None:
         return StoredObject(self.bucket, self._full(key))
