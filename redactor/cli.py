@@ -246,6 +246,7 @@ class Places:
             if place is not None:
                 from redactor.storage.cos import CosStorage
 
+                assert client is not None  # made above for any cos:// place
                 return CosStorage(client, place[0], place[1])
             from redactor.storage import FolderStorage
 

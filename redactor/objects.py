@@ -22,6 +22,7 @@ from redactor.core.results import Decision
 from redactor.core.stamps import REFUSE_REASON, SKIP_REASON, Stamp, WriteAction, write_decision
 from redactor.cos.config import parse_cos_url
 from redactor.cos.errors import CosNotFoundError
+from redactor.cos.ports import AsyncCosOperations
 from redactor.errors import UsageError
 from redactor.pipeline import is_companion_key, is_image_key, reason_key
 
@@ -58,7 +59,7 @@ def _split(url: str) -> tuple[str, str]:
 
 
 async def redact_object(
-    client: Any,
+    client: AsyncCosOperations,
     source: str,
     destination: str,
     *,
@@ -113,7 +114,7 @@ async def redact_object(
 
 
 async def redact_prefix(
-    client: Any,
+    client: AsyncCosOperations,
     source: str,
     destination: str,
     *,

@@ -25,8 +25,9 @@ from urllib.parse import unquote
 
 from redactor.core.fields import CardTypeHint
 from redactor.cos.config import normalize_region, parse_cos_url
+from redactor.cos.ports import CosOperations
 from redactor.errors import RedactorError, UsageError
-from redactor.locators import make_locator
+from redactor.locators import Locator, make_locator
 from redactor.pipeline import BatchRunner, RunOptions, is_companion_key, is_image_key
 from redactor.policy_files import load_policy_option
 from redactor.storage.cos import CosStorage
@@ -45,7 +46,9 @@ def object_of(record: Mapping[str, Any]) -> tuple[str, str, str | None]:
     return f"{name}-{appid}", key, str(region) if region else None
 
 
-def handle(event: Mapping[str, Any], env: Mapping[str, str] | None = None, client: Any = None) -> list[dict[str, Any]]:
+def handle(
+    event: Mapping[str, Any], env: Mapping[str, str] | None = None, client: CosOperations | None = None
+) -> list[dict[str, Any]]:
     """Redact every created object of a trigger event; see the module docstring."""
     env = os.environ if env is None else env
     dst = env.get("REDACTOR_DST")
@@ -93,7 +96,7 @@ def handle(event: Mapping[str, Any], env: Mapping[str, str] | None = None, clien
     return records
 
 
-def _client(region: str | None, bucket: str, env: Mapping[str, str]) -> Any:
+def _client(region: str | None, bucket: str, env: Mapping[str, str]) -> CosOperations:
     from redactor.locators.cloud import make_cos_client
 
     return make_cos_client(
@@ -108,7 +111,7 @@ def _verifier(env: Mapping[str, str]) -> Verifier | None:
     return default_verifier() if mode == "on" else None
 
 
-def _locator(engine: str, client: Any, bucket: str) -> Any:
+def _locator(engine: str, client: CosOperations, bucket: str) -> Locator:
     if engine == "cos":
         from redactor.locators.cloud import CloudLocator, Staging
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
@@ -20,6 +20,10 @@ from redactor.core.ailicenserec import parse_response
 from redactor.core.fields import CardType, CardTypeHint
 from redactor.core.results import Detection
 from redactor.errors import LocatorError, RedactorError
+
+if TYPE_CHECKING:
+    from redactor.cos.client import CosClient
+    from redactor.cos.ports import CosOperations
 from redactor.locators.base import BaseLocator, LocateRequest
 from redactor.locators.replay import fit_to_image
 
@@ -49,7 +53,7 @@ class CloudLocator(BaseLocator):
 
     name = "cos"
 
-    def __init__(self, client: Any, staging: Staging) -> None:
+    def __init__(self, client: CosOperations, staging: Staging) -> None:
         self._client = client
         self._staging = staging
 
@@ -92,7 +96,7 @@ class CloudLocator(BaseLocator):
 
 def make_cos_client(
     *, endpoint: str | None = None, region: str | None = None, bucket: str | None = None, ci_rate: float | None = None
-) -> Any:
+) -> CosClient:
     """Our COS client from CLI-style settings (env, ``~/.cos.yaml``, ``--endpoint``/``--region``);
     ``ci_rate``: AILicenseRec requests/s for the whole process (default 50, under the 100/s account limit)."""
     from redactor.cos.client import CosClient

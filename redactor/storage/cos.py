@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import mimetypes
 from collections.abc import Iterator, Mapping
-from typing import Any
 
 from redactor.core.results import StoredObject
 from redactor.cos.errors import CosNotFoundError, FileAlreadyExistsError
+from redactor.cos.ports import CosOperations
 from redactor.errors import StorageError, UnsafeKeyError
 from redactor.storage.base import Entry, entries_of, safe_key
 
@@ -21,7 +21,7 @@ class CosStorage:
     #: COS lists keys in lexicographic order (which lets a run learn what DST holds by listing).
     lists_sorted = True
 
-    def __init__(self, client: Any, bucket: str, prefix: str = "") -> None:
+    def __init__(self, client: CosOperations, bucket: str, prefix: str = "") -> None:
         self.client = client
         self.bucket = bucket
         self.prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
