@@ -13,9 +13,11 @@ from redactor.core.fields import CardType, CardTypeHint
 from redactor.core.policy import Action, Policy, load_policy
 from redactor.core.results import Decision, Detection, LocatedField, Polygon
 from redactor.errors import (
+    FileTooLargeError,
     ImageError,
     ImageTooLargeError,
     LocatorError,
+    NotRegularFileError,
     PolicyError,
     RedactorError,
     ResponseParseError,
@@ -48,11 +50,13 @@ __all__ = [
     "CardTypeHint",
     "Decision",
     "Detection",
+    "FileTooLargeError",
     "ImageError",
     "ImageTooLargeError",
     "LocatedField",
     "LocatorError",
     "NotRedactedError",
+    "NotRegularFileError",
     "Policy",
     "PolicyError",
     "Polygon",

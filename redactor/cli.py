@@ -435,7 +435,9 @@ def run(
     places.check(in_place)
     engine = engine or ("cos" if places.src_cos else "local")
     if engine == "cos" and staging is None and places.src_cos:
-        staging = f"cos://{places.src_cos[0]}/redactor-staging/"
+        from redactor.locators.cloud import STAGING_PREFIX
+
+        staging = f"cos://{places.src_cos[0]}/{STAGING_PREFIX}"
     if report is None and not dry_run:
         stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         folder = Path(dst) / STATE_DIR / "reports" if places.dst_cos is None else Path.cwd()

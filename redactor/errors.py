@@ -1,7 +1,37 @@
 """Errors as a hierarchy, so callers can catch as broadly or narrowly as they need.
 
 Messages never carry DetectedText, secrets or image content: they name what went
-wrong and where, never the personal data involved.
+wrong and where, never the personal data involved. The whole tree (the COS client's
+branch lives in :mod:`redactor.cos.errors`, beside the XML it parses)::
+
+    RedactorError                    catch this for "anything redactor refused or could not do"
+    ├── PolicyError                  load_policy, Redactor(policy=...), --policy: every problem, file:line
+    ├── ResponseParseError           an AILicenseRec response (service or sidecar) that does not parse
+    ├── ImageError                   decode(): the image is not processed (the pipeline quarantines it)
+    │   ├── UnreadableImageError     corrupt, truncated, a format not read
+    │   ├── UnsupportedImageError    multi-frame, a pixel mode refused
+    │   └── ImageTooLargeError       over the pixel or byte limit
+    ├── LocatorError                 a locator gave no result (missing sidecar, service failure)
+    ├── StorageError                 reading or writing an input or output
+    │   ├── UnsafeKeyError           a key or path that would escape its folder or prefix
+    │   ├── NotRegularFileError      a link, folder, FIFO, device or socket where a file was expected
+    │   ├── FileTooLargeError        a file over its byte limit, by its size, before reading
+    │   └── cos.errors.CosError      the COS client: requests, configuration, service answers
+    │       ├── CosRequestError      (also ValueError) a request that cannot be sent; CosKeyError
+    │       ├── CosConfigError       credentials, region, endpoint
+    │       ├── CosServiceError      an error answer: CosNotFoundError (NoSuchKey, NoSuchBucket,
+    │       │                        NoSuchUpload), CosAccessDeniedError (SignatureDoesNotMatch,
+    │       │                        InvalidAccessKeyId), SlowDownError, FileAlreadyExistsError,
+    │       │                        BadDigestError
+    │       ├── CosIntegrityError    a body that does not match its checksum
+    │       ├── CosNetworkError      the connection failed; CosTimeoutError
+    │       └── CosRetryExhausted    a retryable failure that outlasted its retries
+    ├── UsageError                   the caller asked for something that cannot work (DST inside SRC)
+    └── api.NotRedactedError         RedactionResult.raise_for_decision(): quarantined or failed
+
+The batch pipeline catches every error per image and reports it (``failed`` or
+``quarantined`` with the reason); the CLI turns usage and environment errors into one line
+and exit 2.
 """
 
 from __future__ import annotations

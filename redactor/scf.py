@@ -113,9 +113,9 @@ def _verifier(env: Mapping[str, str]) -> Verifier | None:
 
 def _locator(engine: str, client: CosOperations, bucket: str) -> Locator:
     if engine == "cos":
-        from redactor.locators.cloud import CloudLocator, Staging
+        from redactor.locators.cloud import STAGING_PREFIX, CloudLocator, Staging
 
-        return CloudLocator(client, Staging(bucket, "redactor-staging/"))
+        return CloudLocator(client, Staging(bucket, STAGING_PREFIX))
     return make_locator(engine)
 
 

@@ -21,19 +21,23 @@ from redactor.core.fields import CardType, CardTypeHint
 from redactor.core.results import Detection
 from redactor.errors import LocatorError, RedactorError
 
-if TYPE_CHECKING:
-    from redactor.cos.client import CosClient
-    from redactor.cos.ports import CosOperations
 from redactor.locators.base import BaseLocator, LocateRequest
 from redactor.locators.replay import fit_to_image
 
+if TYPE_CHECKING:
+    from redactor.cos.client import CosClient
+    from redactor.cos.ports import CosOperations
+
+
+#: Where local images are uploaded for AILicenseRec (and deleted after) unless told otherwise.
+STAGING_PREFIX = "redactor-staging/"
 
 @dataclass(frozen=True)
 class Staging:
     """Where images are uploaded for detection: ``cos://<bucket>/<prefix>``."""
 
     bucket: str
-    prefix: str = "redactor-staging/"
+    prefix: str = STAGING_PREFIX
 
     def key(self) -> str:
         name = f"{uuid.uuid4().hex}.png"
@@ -130,4 +134,4 @@ def build_cloud_locator(
     except RedactorError as exc:
         raise UsageError(str(exc)) from None
     client = make_cos_client(endpoint=endpoint, region=region, bucket=bucket, ci_rate=ci_rate)
-    return CloudLocator(client, Staging(bucket, prefix or "redactor-staging/"))
+    return CloudLocator(client, Staging(bucket, prefix or STAGING_PREFIX))
