@@ -20,7 +20,6 @@ from redactor.core.ailicenserec import parse_response
 from redactor.core.fields import CardType, CardTypeHint
 from redactor.core.results import Detection
 from redactor.errors import LocatorError, RedactorError
-
 from redactor.locators.base import BaseLocator, LocateRequest
 from redactor.locators.replay import fit_to_image
 
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
 
 #: Where local images are uploaded for AILicenseRec (and deleted after) unless told otherwise.
 STAGING_PREFIX = "redactor-staging/"
+
 
 @dataclass(frozen=True)
 class Staging:
