@@ -26,7 +26,6 @@ from redactor.core.policy import (
     OnNoCard,
     Policy,
     Rule,
-    default_policy_text,
     format_effective_rules,
     load_policy,
     policy_warnings,
@@ -108,11 +107,6 @@ def test_minimal_policy_intent_and_fails_closed() -> None:
         for field_id, action in actions(policy, card_type).items():
             assert action is (Action.BOX if field_id in wanted else Action.KEEP), (card_type, field_id)
     assert policy.rule_for(None, None).action is Action.BOX
-
-
-def test_embedded_default_matches_bundled_default() -> None:
-    embedded = load_policy(default_policy_text())
-    assert embedded.effective_rules() == load_bundled_policy("default").effective_rules()
 
 
 # --------------------------------------------------------------------------- semantics
