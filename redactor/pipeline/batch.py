@@ -1,13 +1,8 @@
-"""The one pipeline: read, decode, locate, plan, mask, encode, write; or quarantine.
-
-Every entry point (CLI, library, cloud handler) goes through :func:`redact_image`
-for one image and :class:`BatchRunner` for many. Any error on the way becomes a
-quarantine decision with a reason: nothing unmasked is ever written to the output.
-"""
+"""Many images: the batch runner walks a source, asks the one write rule what to do with
+each output, writes it or quarantines the input, and reports every entry once."""
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import json
 import threading
@@ -18,175 +13,37 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from PIL import Image
-
-from redactor.core.fields import CardType, CardTypeHint
-from redactor.core.imaging import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, EXTENSIONS, decode, encode
-from redactor.core.masking import apply_ops
-from redactor.core.plan import Plan, plan_redaction
-from redactor.core.policy import Action, Policy
-from redactor.core.portrait import complete_portraits
-from redactor.core.results import AppliedField, Decision, Detection, StoredObject
+from redactor.core.fields import CardTypeHint
+from redactor.core.imaging import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, decode
+from redactor.core.policy import Policy
+from redactor.core.results import Decision, StoredObject
 from redactor.core.stamps import REFUSE_REASON, SKIP_REASON, Stamp, WriteAction, write_decision
-from redactor.core.verification import Verdict
 from redactor.errors import (
     FileTooLargeError,
-    ImageError,
-    LocatorError,
     NotRegularFileError,
-    RedactorError,
-    ResponseParseError,
     StorageError,
 )
-from redactor.locators.base import SIDECAR_SUFFIX, LocateRequest, Locator
+from redactor.locators.base import Locator
+from redactor.pipeline.image import (
+    ImageOutcome,
+    redact_image,
+)
+from redactor.pipeline.keys import (
+    _IN_PLACE_TMP,
+    REFUSED,
+    STATE_DIR,
+    is_companion_key,
+    is_image_key,
+    matches,
+    reason_key,
+)
+from redactor.pipeline.manifest import (
+    Manifest,
+    _companions_digest,
+    _SortedPresence,
+)
 from redactor.storage.base import ObjectStore, Storage
-from redactor.verifiers.base import Verifier, VerifyRequest
-
-#: Files the pipeline itself reads or writes next to images; never treated as inputs.
-COMPANION_SUFFIXES = (SIDECAR_SUFFIX, ".truth.json", ".reason.json")
-#: redactor's own folder in a destination (reports, checkpoint); never an input in a source.
-STATE_DIR = ".redactor"
-#: The checkpoint's file name inside STATE_DIR.
-MANIFEST_NAME = "manifest.jsonl"
-#: The report decision of an entry that is no input (a link, a special file, a bad name, a
-#: file over the size limit): reported, never read, never copied.
-REFUSED = "refused"
-#: The longest file name (bytes) most file systems take; a quarantined image's reason file
-#: whose name would be longer gets a short name (it names its image inside).
-MAX_NAME_BYTES = 255
-REASON_SUFFIX = ".reason.json"
-
-
-@dataclass
-class ImageOutcome:
-    """The result for one image. ``data`` is set only when ``decision`` is REDACTED."""
-
-    decision: Decision
-    reasons: tuple[str, ...]
-    data: bytes | None = None
-    format: str | None = None
-    card_type: CardType | None = None
-    applied: tuple[AppliedField, ...] = ()
-    size: tuple[int, int] | None = None
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    #: The masked image passed the verifier (None: not verified, or never masked).
-    verified: bool | None = None
-
-    def fields_record(self) -> list[dict[str, Any]]:
-        return [a.to_record() for a in self.applied]
-
-
-def redact_image(
-    data: bytes,
-    *,
-    policy: Policy,
-    locator: Locator,
-    card_type: CardTypeHint = CardTypeHint.AUTO,
-    name: str = "<image>",
-    companion: Callable[[str], bytes | None] | None = None,
-    jpeg_quality: int = DEFAULT_JPEG_QUALITY,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    image: Image.Image | None = None,
-    stored: StoredObject | None = None,
-    verifier: Verifier | None = None,
-) -> ImageOutcome:
-    """Redact one image. Never raises for bad input: errors become a quarantine outcome.
-
-    With a ``verifier``, the masked image gets a second look before it is encoded: a failed
-    look quarantines it (``verifier=None`` is verification off, by the caller's choice)."""
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    try:
-        decoded = decode(data, max_pixels=max_pixels)
-    except ImageError as exc:
-        return ImageOutcome(Decision.QUARANTINED, (f"unreadable image: {exc}",), timings_ms=timings)
-    t1 = time.perf_counter()
-    timings["decode"] = (t1 - t0) * 1000
-    upright = decoded.image
-    try:
-        if stored is not None:
-            # The stored bytes are the pixels we mask only when no EXIF rotation was applied.
-            in_kind = decoded.format in ("JPEG", "PNG", "BMP", "WEBP", "GIF")
-            stored = StoredObject(stored.bucket, stored.key, as_decoded=decoded.orientation == 1 and in_kind)
-        detection = locate_fields(locator, LocateRequest(upright, card_type, name, companion, stored), policy)
-    except (LocatorError, ResponseParseError, StorageError) as exc:
-        return ImageOutcome(Decision.QUARANTINED, (f"locator error: {exc}",), size=upright.size, timings_ms=timings)
-    except Exception as exc:  # a locator bug must not let the image through
-        return ImageOutcome(
-            Decision.QUARANTINED, (f"locator failed ({type(exc).__name__})",), size=upright.size, timings_ms=timings
-        )
-    t2 = time.perf_counter()
-    timings["locate"] = (t2 - t1) * 1000
-    plan = plan_redaction(detection, policy, upright.width, upright.height, card_type)
-    outcome = ImageOutcome(plan.decision, plan.reasons, None, None, plan.card_type, plan.applied, upright.size, timings)
-    if plan.decision is not Decision.REDACTED:
-        return outcome
-    try:
-        masked_image = mask_image(decoded, plan)
-    except (RedactorError, OSError, ValueError) as exc:
-        outcome.decision = Decision.QUARANTINED
-        outcome.reasons = (*plan.reasons, f"masking failed ({type(exc).__name__})")
-        return outcome
-    t3 = time.perf_counter()
-    timings["mask"] = (t3 - t2) * 1000
-    if verifier is not None and plan.applied:
-        verdict = second_look(verifier, VerifyRequest(upright, masked_image, plan, detection, policy))
-        timings["verify"] = (time.perf_counter() - t3) * 1000
-        outcome.verified = verdict.passed
-        if not verdict.passed:
-            outcome.decision = Decision.QUARANTINED
-            outcome.reasons = (*plan.reasons, *verdict.reasons)
-            return outcome
-    t4 = time.perf_counter()
-    try:
-        masked = bytes(encode(decoded, masked_image, jpeg_quality=jpeg_quality))
-    except (RedactorError, OSError, ValueError) as exc:
-        outcome.decision = Decision.QUARANTINED
-        outcome.reasons = (*plan.reasons, f"encoding failed ({type(exc).__name__})")
-        return outcome
-    timings["encode"] = (time.perf_counter() - t4) * 1000
-    outcome.data = masked
-    outcome.format = decoded.output_format
-    return outcome
-
-
-def second_look(verifier: Verifier, request: VerifyRequest) -> Verdict:
-    """The verifier's verdict; a verifier that cannot look (any error) has passed nothing."""
-    try:
-        return verifier.verify(request)
-    except Exception as exc:
-        return Verdict(False, (f"verification failed ({type(exc).__name__})",))
-
-
-def locate_fields(locator: Locator, request: LocateRequest, policy: Policy) -> Detection:
-    """The locator's answer, with the photo found from the pixels for every card that needs
-    one and came without (AILicenseRec never returns it), whatever the engine."""
-    detection = locator.locate(request)
-    if not detection.found_anything:
-        return detection
-    kept = frozenset(
-        f.canonical
-        for f in detection.fields
-        if f.canonical is not None
-        and policy.rule_for(f.card_type or detection.card_type, f.canonical).action is Action.KEEP
-    )
-    return complete_portraits(detection, request.image, kept)
-
-
-def mask_image(decoded: Any, plan: Plan) -> Image.Image:
-    """The decoded image with the plan's masks applied (a copy: the original stays for the
-    verifier to compare with)."""
-    image: Image.Image = decoded.image.copy()
-    apply_ops(image, list(plan.ops))
-    return image
-
-
-def mask_and_encode(decoded: Any, plan: Plan, jpeg_quality: int = DEFAULT_JPEG_QUALITY) -> bytes:
-    """Apply the plan's masks to the decoded image and encode it without metadata."""
-    return bytes(encode(decoded, mask_image(decoded, plan), jpeg_quality=jpeg_quality))
-
-
-# --------------------------------------------------------------------------- batches
+from redactor.verifiers.base import Verifier
 
 
 @dataclass(frozen=True)
@@ -255,146 +112,6 @@ class RunSummary:
             "ignored": self.ignored,
             "seconds": round(self.seconds, 3),
         }
-
-
-def reason_key(key: str) -> str:
-    """Where a quarantined image's reasons go: beside it, ``<name>.reason.json``, or a short
-    name from its hash when that name would be too long for the file system."""
-    folder, _, name = key.rpartition("/")
-    if len((name + REASON_SUFFIX).encode("utf-8")) <= MAX_NAME_BYTES:
-        return key + REASON_SUFFIX
-    short = f"{name.encode('utf-8')[:80].decode('utf-8', 'ignore')}~{hashlib.sha256(key.encode()).hexdigest()[:16]}"
-    return f"{folder}/{short}{REASON_SUFFIX}" if folder else f"{short}{REASON_SUFFIX}"
-
-
-def is_image_key(key: str) -> bool:
-    return PurePosixPath(key).suffix.lower() in EXTENSIONS
-
-
-def is_companion_key(key: str) -> bool:
-    return key.endswith(COMPANION_SUFFIXES)
-
-
-def matches(key: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
-    """Globs match the relative path or the file name (``*`` also crosses ``/``)."""
-    name = PurePosixPath(key).name
-
-    def hit(patterns: tuple[str, ...]) -> bool:
-        return any(fnmatch.fnmatchcase(key, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
-
-    if include and not hit(include):
-        return False
-    return not (exclude and hit(exclude))
-
-
-class Manifest:
-    """What earlier runs produced, keyed by source key: an append-only JSON-lines file.
-
-    Appends survive a killed process (a torn last line is ignored on reload), so a rerun
-    resumes where the last one stopped. ``path=None`` keeps it in memory (dry runs, tests).
-    """
-
-    #: What an entry must match to count as done (compared as one digest: memory stays
-    #: small even for a checkpoint of millions of objects).
-    FINGERPRINT = ("policy_sha256", "engine", "card_type", "jpeg_quality", "verify", "input_sha256", "sidecar_sha256")
-
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self.entries: dict[str, tuple[bytes, str]] = {}
-        self._handle: IO[str] | None = None
-        if path is not None and path.is_file():
-            try:
-                self._load(path)
-            except OSError as exc:
-                raise StorageError(f"cannot read the checkpoint {path}: {exc.strerror or type(exc).__name__}") from None
-
-    def _load(self, path: Path) -> None:
-        with path.open("r", encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a torn last line after a crash
-                if isinstance(entry, dict) and isinstance(entry.get("source"), str):
-                    self.entries[entry["source"]] = (self.digest(entry), str(entry.get("decision")))
-
-    def open(self) -> None:
-        """Open the file for appending now: a checkpoint that cannot be written is a
-        StorageError before the run, not a failure of every image."""
-        with self._lock:
-            if self.path is not None and self._handle is None:
-                self._handle = self._open()
-
-    def _open(self) -> IO[str]:
-        assert self.path is not None
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            return self.path.open("a", encoding="utf-8")
-        except OSError as exc:
-            raise StorageError(
-                f"cannot write the checkpoint {self.path}: {exc.strerror or type(exc).__name__}"
-            ) from None
-
-    @classmethod
-    def digest(cls, fields: dict[str, Any]) -> bytes:
-        text = json.dumps([fields.get(k) for k in cls.FINGERPRINT], sort_keys=True)
-        return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
-
-    def previous(self, key: str, fingerprint: dict[str, Any]) -> str | None:
-        """The decision recorded for ``key`` with this very fingerprint, else None."""
-        entry = self.entries.get(key)
-        return entry[1] if entry is not None and entry[0] == self.digest(fingerprint) else None
-
-    def record(self, entry: dict[str, Any]) -> None:
-        with self._lock:
-            self.entries[entry["source"]] = (self.digest(entry), str(entry.get("decision")))
-            if self.path is None:
-                return
-            if self._handle is None:
-                self._handle = self._open()
-            self._handle.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
-            self._handle.flush()
-
-    def close(self) -> None:
-        with self._lock:
-            if self._handle is not None:
-                self._handle.close()
-                self._handle = None
-
-
-class _SortedPresence:
-    """Which source keys the destination already has, by walking its (sorted) listing
-    alongside the (sorted) source listing: one request per listing page instead of one
-    HEAD per object, in constant memory. Keys must be asked in increasing order."""
-
-    def __init__(self, dest: Storage) -> None:
-        self._keys = iter(dest.iter_keys())
-        self._current: str | None = next(self._keys, None)
-        self._last = ""
-
-    def contains(self, key: str) -> bool | None:
-        if key < self._last:
-            return None  # out of order: let the caller ask the store
-        self._last = key
-        while self._current is not None and self._current < key:
-            self._current = next(self._keys, None)
-        return self._current == key
-
-
-_IN_PLACE_TMP = f"{STATE_DIR}/in-place"
-
-
-def _companions_digest(companions: dict[str, bytes | None]) -> str | None:
-    """One sha256 over the companion files an image's location depends on (None: none used)."""
-    if not companions:
-        return None
-    h = hashlib.sha256()
-    for suffix in sorted(companions):
-        body = companions[suffix]
-        h.update(f"{suffix}:{-1 if body is None else len(body)}:".encode())
-        h.update(body or b"")
-    return h.hexdigest()
 
 
 class BatchRunner:
