@@ -11,7 +11,6 @@ import datetime as _dt
 import enum
 import functools
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -27,9 +26,9 @@ from redactor.emulator.cli import emulator_command
 from redactor.errors import PolicyError, RedactorError, UsageError
 from redactor.eval_cli import eval_command
 from redactor.policy_files import load_policy_option
+from redactor.runs import Places, build_locator, cos_checkpoint
 
 if TYPE_CHECKING:  # the pipeline and its adapters load when a command runs, not for --help
-    from redactor.locators import Locator
     from redactor.pipeline import BatchRunner
 
 app = typer.Typer(
@@ -151,166 +150,6 @@ class VerifyMode(str, enum.Enum):
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     typer.echo(f"redactor: {message}", err=True)
     return typer.Exit(code)
-
-
-def _is_cos(spec: str) -> bool:
-    return spec[:6].lower() == "cos://"
-
-
-class Places:
-    """SRC, DST and quarantine, each a folder or a cos:// prefix, and the rules between them."""
-
-    def __init__(self, src: str, dst: str, quarantine: str) -> None:
-        self.src, self.dst, self.quarantine = src, dst, quarantine
-        self.report_only = quarantine.lower() == "none"
-        self.src_cos = _cos_place(src)
-        self.dst_cos = _cos_place(dst)
-        self.q_cos = _cos_place(quarantine)
-
-    @classmethod
-    def parse(cls, src: str, dst: str, quarantine: str | None) -> Places:
-        if quarantine is None:
-            if _is_cos(dst):
-                bucket, prefix = _cos_place(dst) or ("", "")
-                base = prefix.rstrip("/") or "redactor"
-                quarantine = f"cos://{bucket}/{base}.quarantine/"
-            else:
-                d = Path(os.path.abspath(dst))  # "." and ".." have no name to put .quarantine after
-                quarantine = str(d.parent / f"{d.name or 'redactor'}.quarantine")
-        return cls(src, dst, quarantine)
-
-    def check_files(self, files: dict[str, Path | None]) -> None:
-        """The one rule for the files a run writes (report, checkpoint): never inside a
-        local SRC, never a folder or special file, never the same file twice."""
-        seen: dict[Path, str] = {}
-        src = Path(self.src).resolve() if self.src_cos is None else None
-        for what, path in files.items():
-            if path is None:
-                continue
-            resolved = path.resolve()
-            if src is not None and _inside(resolved, src):
-                raise UsageError(
-                    f"{what} {path} is inside the source {self.src}: redactor never writes into the source"
-                )
-            if resolved in seen:
-                raise UsageError(f"{what} and {seen[resolved]} are the same file {path}")
-            seen[resolved] = what
-            if resolved.is_dir():
-                raise UsageError(f"{what} {path} is a folder: give a file name")
-            if resolved.exists() and not resolved.is_file():
-                raise UsageError(f"{what} {path} is not a regular file")
-            for parent in resolved.parents:
-                if parent.exists():
-                    if not parent.is_dir():
-                        raise UsageError(f"{what} {path}: {parent} is not a folder")
-                    break
-
-    def check(self, in_place: bool = False) -> None:
-        places = {"source": (self.src, self.src_cos), "destination": (self.dst, self.dst_cos)}
-        if in_place:
-            if self.src_cos is None or self.src_cos != self.dst_cos:
-                raise UsageError("--in-place needs DST to be the same cos:// prefix as SRC")
-            if not self.report_only and _overlap((self.src, self.src_cos), (self.quarantine, self.q_cos)):
-                raise UsageError(f"quarantine {self.quarantine} overlaps the source")
-            return
-        if self.src_cos is None and self.dst_cos is None and self.q_cos is None and not self.report_only:
-            check_locations(Path(self.src), Path(self.dst), Path(self.quarantine))
-            return
-        if self.src_cos is None and not Path(self.src).is_dir():
-            raise UsageError(f"source {self.src} is not a folder")
-        if self.dst_cos is None and Path(self.dst).exists() and not Path(self.dst).is_dir():
-            raise UsageError(f"destination {self.dst} exists and is not a folder")
-        pairs = [("source", "destination"), ("source", "quarantine"), ("destination", "quarantine")]
-        named = {**places, "quarantine": (self.quarantine, self.q_cos)}
-        if self.report_only:
-            pairs = pairs[:1]
-        for a, b in pairs:
-            if _overlap(named[a], named[b]):
-                raise UsageError(
-                    f"{a} {named[a][0]} and {b} {named[b][0]} overlap: redactor never writes into the source, "
-                    "and unredacted images must stay apart from redacted ones (for COS, --in-place replaces "
-                    "each original by its verified masked copy)"
-                )
-
-    def storages(
-        self, endpoint: str | None, region: str | None, *, create: bool, ci_rate: float | None = None
-    ) -> tuple[Any, Any, Any]:
-        client = None
-        if self.src_cos or self.dst_cos or self.q_cos:
-            from redactor.locators.cloud import make_cos_client
-
-            bucket = (self.src_cos or self.dst_cos or self.q_cos or ("", ""))[0]
-            client = make_cos_client(endpoint=endpoint, region=region, bucket=bucket, ci_rate=ci_rate)
-
-        def build(spec: str, place: tuple[str, str] | None, make: bool) -> Any:
-            if place is not None:
-                from redactor.storage.cos import CosStorage
-
-                assert client is not None  # made above for any cos:// place
-                return CosStorage(client, place[0], place[1])
-            from redactor.storage import FolderStorage
-
-            return FolderStorage(spec, create=make)
-
-        return (
-            build(self.src, self.src_cos, False),
-            build(self.dst, self.dst_cos, create),
-            None if self.report_only else build(self.quarantine, self.q_cos, create),
-        )
-
-
-def _cos_place(spec: str) -> tuple[str, str] | None:
-    if not _is_cos(spec):
-        return None
-    from redactor.cos.config import parse_cos_url
-
-    try:
-        return parse_cos_url(spec)
-    except RedactorError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def _overlap(a: tuple[str, tuple[str, str] | None], b: tuple[str, tuple[str, str] | None]) -> bool:
-    if (a[1] is None) != (b[1] is None):
-        return False  # a folder and a bucket never overlap
-    if a[1] is None or b[1] is None:
-        pa, pb = Path(a[0]).resolve(), Path(b[0]).resolve()
-        return _inside(pa, pb) or _inside(pb, pa)
-    (bucket_a, prefix_a), (bucket_b, prefix_b) = a[1], b[1]
-    return bucket_a == bucket_b and (prefix_a.startswith(prefix_b) or prefix_b.startswith(prefix_a))
-
-
-def _locator(
-    engine: str, endpoint: str | None, region: str | None, staging: str | None, ci_rate: float | None = None
-) -> Locator:
-    if engine == "cos":
-        from redactor.locators.cloud import build_cloud_locator
-
-        return build_cloud_locator(staging=staging, endpoint=endpoint, region=region, ci_rate=ci_rate)
-    from redactor.locators import make_locator
-
-    return make_locator(engine)
-
-
-def _inside(child: Path, parent: Path) -> bool:
-    return child == parent or parent in child.parents
-
-
-def check_locations(src: Path, dst: Path, quarantine: Path) -> None:
-    """Refuse layouts where outputs could land in the source or unredacted copies in DST."""
-    s, d, q = src.resolve(), dst.resolve(), quarantine.resolve()
-    if not s.is_dir():
-        raise UsageError(f"source {src} is not a folder")
-    for place, given, name in ((d, dst, "destination"), (q, quarantine, "quarantine")):
-        if place.exists() and not place.is_dir():
-            raise UsageError(f"{name} {given} exists and is not a folder")
-    if _inside(d, s):
-        raise UsageError(f"destination {dst} is inside the source {src}: redactor never writes into the source")
-    if _inside(s, d):
-        raise UsageError(f"source {src} is inside the destination {dst}: outputs could overwrite inputs")
-    for place, name in ((s, "source"), (d, "destination")):
-        if _inside(q, place) or _inside(place, q):
-            raise UsageError(f"quarantine {quarantine} overlaps the {name}: unredacted images must stay apart")
 
 
 @app.command()
@@ -443,11 +282,11 @@ def run(
         folder = Path(dst) / STATE_DIR / "reports" if places.dst_cos is None else Path.cwd()
         report = folder / f"redactor-report-{stamp}.jsonl" if places.dst_cos else folder / f"run-{stamp}.jsonl"
     if checkpoint is None:
-        checkpoint = Path(dst) / STATE_DIR / MANIFEST_NAME if places.dst_cos is None else _cos_checkpoint(src, dst)
+        checkpoint = Path(dst) / STATE_DIR / MANIFEST_NAME if places.dst_cos is None else cos_checkpoint(src, dst)
     places.check_files({"--report": report, "--checkpoint": None if dry_run else checkpoint})
     for warning in policy_warnings(pol):
         typer.echo(f"redactor: warning: {warning}", err=True)
-    locator = _locator(engine, endpoint, region, staging, ci_rate)
+    locator = build_locator(engine, endpoint, region, staging, ci_rate)
     source, dest, quarantine_store = places.storages(endpoint, region, create=not dry_run, ci_rate=ci_rate)
     q = places.quarantine
     options = RunOptions(
@@ -530,16 +369,6 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def _cos_checkpoint(src: str, dst: str) -> Path:
-    """A local checkpoint per (SRC, DST) pair, under the user's cache folder."""
-    import hashlib
-    import os
-
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    digest = hashlib.sha256(f"{src}\n{dst}".encode()).hexdigest()[:20]
-    return cache / "redactor" / "checkpoints" / f"{digest}.jsonl"
-
-
 def _run_with_progress(runner: BatchRunner) -> Any:
     if not sys.stderr.isatty():
         return runner.run()
@@ -582,7 +411,7 @@ def inspect(
 
     try:
         pol = load_policy_option(policy)
-        locator = _locator(engine, endpoint, region, staging)
+        locator = build_locator(engine, endpoint, region, staging)
         text = inspect_image(image, pol, locator, card_type, draw=draw, as_json=as_json, show_text=show_text)
     except (PolicyError, UsageError) as exc:
         raise _fail(str(exc)) from None
