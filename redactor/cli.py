@@ -370,21 +370,23 @@ def _printable(text: str) -> str:
 
 
 def _run_with_progress(runner: BatchRunner) -> Any:
+    """A live count on a terminal, one summary line otherwise. Keys are never listed up front
+    (for a total): the run streams the listing either way, and keeps learning what the
+    destination holds from its sorted listing instead of one HEAD per object."""
     if not sys.stderr.isatty():
         return runner.run()
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    keys = list(runner.candidates())
     with Progress(
+        SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
+        TextColumn("{task.completed} entries"),
         TimeElapsedColumn(),
         transient=True,
     ) as progress:
-        task = progress.add_task("redacting", total=len(keys))
+        task = progress.add_task("redacting", total=None)
         runner.on_progress = lambda _record: progress.advance(task)
-        return runner.run(keys)
+        return runner.run()
 
 
 @app.command()
