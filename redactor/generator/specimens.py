@@ -58,23 +58,6 @@ from redactor.generator.render import (
     random_style,
 )
 
-__all__ = [
-    "ALL_KINDS",
-    "FAMILIES",
-    "HELD_OUT_FAMILIES",
-    "KINDS",
-    "MULTI",
-    "PHOTOCOPY",
-    "Specimen",
-    "generate_samples",
-    "generate_set",
-    "render_multi",
-    "render_one",
-    "render_photocopy",
-    "render_specimen",
-    "sample_plan",
-    "write_specimen",
-]
 
 Point = tuple[float, float]
 
