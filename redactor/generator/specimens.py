@@ -22,7 +22,6 @@ from redactor.generator import heldout
 from redactor.generator.families import (
     ALL_KINDS,
     FAMILIES,
-    HELD_OUT_FAMILIES,
     KINDS,
     LEGACY_FAMILIES,
     MULTI,
@@ -57,7 +56,6 @@ from redactor.generator.render import (
     draw_id_front,
     random_style,
 )
-
 
 Point = tuple[float, float]
 
