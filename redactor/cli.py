@@ -40,8 +40,6 @@ app = typer.Typer(
 )
 policy_app = typer.Typer(help="Work with redaction policies.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
-app.command("eval")(eval_command)
-app.command("emulator")(emulator_command)
 
 #: Exit codes: all clear; something in doubt (quarantined, failed, refused); usage or
 #: environment error; internal error (a bug: never shown as a traceback).
@@ -441,6 +439,7 @@ def policy_check(
 
 
 @app.command()
+@_guarded
 def bench(
     what: Annotated[
         str, typer.Argument(help="masking (the masking stage) or cos (COS to COS vs the SDK).")
@@ -464,17 +463,18 @@ def bench(
     typer.echo(json.dumps(result, indent=1) if as_json else result["text"])
 
 
-def _register_generator() -> None:
-    try:
-        from redactor.generator.cli import generate_command
-    except ImportError:  # pragma: no cover - generator is part of the package
-        return
+def _register_commands() -> None:
+    """The commands defined beside their subsystems, with the same one-line error ending."""
+    from redactor.generator.cli import generate_command
+
+    app.command("eval")(_guarded(eval_command))
+    app.command("emulator")(_guarded(emulator_command))
     app.command("generate", help="Render synthetic specimen cards with ground truth (never real people).")(
-        generate_command
+        _guarded(generate_command)
     )
 
 
-_register_generator()
+_register_commands()
 
 
 def main() -> None:
