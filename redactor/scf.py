@@ -92,7 +92,7 @@ def handle(
         runner = BatchRunner(
             source, CosStorage(cos_client, dst_bucket, dst_prefix), CosStorage(cos_client, q_bucket, q_prefix), options
         )
-        records.append(runner.process_key(key))
+        records.append(runner.process_key(key).to_record())
     return records
 
 

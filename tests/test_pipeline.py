@@ -192,3 +192,32 @@ def test_in_place_on_an_object_store_replaces_each_original_once():
     assert sorted(bucket.objects) == ["a.png"]  # the scratch copy is gone
     again, _lines, _ = run(bucket, bucket, MemoryStorage(), StaticLocator(card()), in_place=True)
     assert again.redacted == 0 and bucket.read("a.png") == masked  # never masked twice
+
+
+def test_the_readme_report_example_matches_the_report_records():
+    """The README's report lines name exactly the keys a redacted image's row and the summary
+    line carry (the example is documentation of :class:`ReportRow`, not a second schema)."""
+    import re
+    from pathlib import Path
+
+    from redactor.pipeline import ImageDetails, ReportRow, RunSummary
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    block = readme.split("**Report** (`--report FILE`", 1)[1].split("```json", 1)[1].split("```", 1)[0]
+    row_text, summary_text = block.strip().split('\n{"summary"', 1)
+    top_keys = set(re.findall(r'"(\w+)":', re.sub(r'"fields": \[\{.*?\}, …\]', '"fields": []', row_text, flags=re.S)))
+    top_keys -= {"decode", "locate", "mask", "verify", "encode"}  # timings_ms's own keys
+    row = ReportRow(
+        "a/card.jpg",
+        "redacted",
+        ["r"],
+        "i",
+        "p",
+        "replay",
+        image=ImageDetails("IDCard", [1, 1], [], {}, True),
+        output="a/card.jpg",
+        output_sha256="o",
+    )
+    assert top_keys == set(row.to_record())
+    summary_keys = set(re.findall(r'"(\w+)":', summary_text)) - {"policy_sha256", "verify"}
+    assert summary_keys == set(RunSummary().to_record())

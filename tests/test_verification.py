@@ -26,7 +26,7 @@ from redactor.core.verification import (
 from redactor.evaluation import load_truth, verify_plan
 from redactor.locators import ReplayLocator
 from redactor.perturbation import move_portrait, shift_all, truth_detection
-from redactor.pipeline import BatchRunner, RunOptions, redact_image
+from redactor.pipeline import BatchRunner, ReportRow, RunOptions, redact_image
 from redactor.policy_files import load_bundled_policy
 from redactor.storage.memory import MemoryStorage
 from redactor.verifiers import StaticVerifier, default_verifier
@@ -295,9 +295,9 @@ def test_a_changed_sidecar_redoes_the_image(tmp_path):
     options = RunOptions(policy=POLICY, locator=ReplayLocator(), verifier=StaticVerifier())
 
     def run() -> list[dict]:
-        rows: list[dict] = []
+        rows: list[ReportRow] = []
         BatchRunner(source, dest, quarantine, options, on_progress=rows.append, manifest_path=manifest).run()
-        return [r for r in rows if r["source"] == "a.png"]  # the sidecar is listed too, as skipped
+        return [r.to_record() for r in rows if r.source == "a.png"]  # the sidecar is listed too, as skipped
 
     assert run()[0]["decision"] == "redacted"
     assert run()[0]["decision"] == "skipped"  # same image, same sidecar

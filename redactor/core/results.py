@@ -139,6 +139,8 @@ class Decision(str, Enum):
     QUARANTINED = "quarantined"
     FAILED = "failed"
     SKIPPED = "skipped"
+    #: An entry that is no input (a link, a special file, a bad name, an oversized file): never read.
+    REFUSED = "refused"
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,8 @@ ALL = "all"
 #: Rows of the family table that pool every card of a held-out family, and every other card.
 ALL_HELD_OUT = "all held-out"
 ALL_TUNED = "all tuned"
+#: Decisions an evaluated image never gets (they are about entries that are no images).
+_NOT_MEASURED = (Decision.SKIPPED, Decision.REFUSED)
 
 
 def _pct(part: int, whole: int) -> float | None:
@@ -98,7 +100,7 @@ class GroupSummary:
     sensitive_covered: int = 0
     redactable_images: int = 0
     all_covered_images: int = 0
-    decisions: dict[str, int] = field(default_factory=lambda: {d.value: 0 for d in Decision if d.value != "skipped"})
+    decisions: dict[str, int] = field(default_factory=lambda: {d.value: 0 for d in Decision if d not in _NOT_MEASURED})
     silent_leaks: int = 0
     quarantined_but_fine: int = 0
     kept_images: int = 0

@@ -25,7 +25,6 @@ from redactor.pipeline.keys import (
     MANIFEST_NAME,
     MAX_NAME_BYTES,
     REASON_SUFFIX,
-    REFUSED,
     STATE_DIR,
     is_companion_key,
     is_image_key,
@@ -34,6 +33,11 @@ from redactor.pipeline.keys import (
 )
 from redactor.pipeline.manifest import (
     Manifest,
+)
+from redactor.pipeline.records import (
+    REFUSED,
+    ImageDetails,
+    ReportRow,
 )
 
 __all__ = [
@@ -44,8 +48,10 @@ __all__ = [
     "REFUSED",
     "STATE_DIR",
     "BatchRunner",
+    "ImageDetails",
     "ImageOutcome",
     "Manifest",
+    "ReportRow",
     "RunOptions",
     "RunSummary",
     "is_companion_key",

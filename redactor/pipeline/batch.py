@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
@@ -30,7 +30,6 @@ from redactor.pipeline.image import (
 )
 from redactor.pipeline.keys import (
     _IN_PLACE_TMP,
-    REFUSED,
     STATE_DIR,
     is_companion_key,
     is_image_key,
@@ -42,8 +41,12 @@ from redactor.pipeline.manifest import (
     _companions_digest,
     _SortedPresence,
 )
+from redactor.pipeline.records import REFUSED, ImageDetails, ReportRow
 from redactor.storage.base import ObjectStore, Storage
 from redactor.verifiers.base import Verifier
+
+#: The decision of an entry left as it is (unchanged, not an input, an output already there).
+SKIPPED = Decision.SKIPPED.value
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,7 @@ class BatchRunner:
         quarantine: Storage | None,
         options: RunOptions,
         report: IO[str] | None = None,
-        on_progress: Callable[[dict[str, Any]], None] | None = None,
+        on_progress: Callable[[ReportRow], None] | None = None,
         manifest_path: Path | None = None,
     ) -> None:
         self.source = source
@@ -151,11 +154,11 @@ class BatchRunner:
             if entry.refused is not None:
                 self._set_aside[key] = (REFUSED, entry.refused)
             elif key.startswith(f"{STATE_DIR}/"):
-                self._set_aside[key] = ("skipped", f"inside {STATE_DIR}/, redactor's own state folder")
+                self._set_aside[key] = (SKIPPED, f"inside {STATE_DIR}/, redactor's own state folder")
             elif is_companion_key(key):
-                self._set_aside[key] = ("skipped", "a companion file (sidecar, truth or reason), read with its image")
+                self._set_aside[key] = (SKIPPED, "a companion file (sidecar, truth or reason), read with its image")
             elif not matches(key, self.options.include, self.options.exclude):
-                self._set_aside[key] = ("skipped", "left out by --include/--exclude")
+                self._set_aside[key] = (SKIPPED, "left out by --include/--exclude")
             yield key
 
     def run(self, keys: Iterable[str] | None = None) -> RunSummary:
@@ -164,7 +167,7 @@ class BatchRunner:
         sorted_dest = self.dest_objects is not None and self.dest_objects.lists_sorted
         presence = _SortedPresence(self.dest) if keys is None and sorted_dest else None
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="redactor") as pool:
-            pending: set[Future[dict[str, Any]]] = set()
+            pending: set[Future[ReportRow]] = set()
             for key in self.candidates() if keys is None else keys:
                 if len(pending) >= workers * 2:
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -176,25 +179,20 @@ class BatchRunner:
                 self._finish(fut.result())
         self.manifest.close()
         self.summary.seconds = time.perf_counter() - start
-        self._emit(
-            {
-                "summary": self.summary.to_record(),
-                "policy_sha256": self.options.policy.sha256,
-                "verify": self.options.verify,
-            }
-        )
+        summary = self.summary.to_record()
+        self._emit({"summary": summary, "policy_sha256": self.options.policy.sha256, "verify": self.options.verify})
         return self.summary
 
-    def _finish(self, record: dict[str, Any]) -> None:
+    def _finish(self, row: ReportRow) -> None:
         s = self.summary
         s.total += 1
-        status = record["decision"]
+        status = row.decision
         in_doubt = True
-        if status == "skipped":
-            if record.get("previous_decision") == Decision.REDACTED.value:
+        if status == SKIPPED:
+            if row.previous_decision == Decision.REDACTED.value:
                 s.skipped_unchanged += 1
                 in_doubt = False
-            elif record.get("previous_decision") in (Decision.QUARANTINED.value, Decision.FAILED.value):
+            elif row.previous_decision in (Decision.QUARANTINED.value, Decision.FAILED.value):
                 s.skipped_unchanged += 1
                 s.unchanged_in_doubt += 1
             else:
@@ -210,11 +208,11 @@ class BatchRunner:
         else:
             s.failed += 1
         if in_doubt and len(s.examples) < 5:
-            reasons = record.get("reasons") or ["no reason given"]
-            s.examples.append((str(record["source"]), str(reasons[0])))
-        self._emit(record)
+            reasons = row.reasons or ["no reason given"]
+            s.examples.append((row.source, str(reasons[0])))
+        self._emit(row.to_record())
         if self.on_progress is not None:
-            self.on_progress(record)
+            self.on_progress(row)
 
     def _emit(self, record: dict[str, Any]) -> None:
         if self.report is None:
@@ -229,9 +227,9 @@ class BatchRunner:
         data: bytes,
         content_type: str | None,
         stamp: dict[str, str],
-        base: dict[str, Any],
+        base: ReportRow,
         companions: dict[str, bytes | None],
-    ) -> dict[str, Any]:
+    ) -> ReportRow:
         """Replace the original by its masked copy, but only once the copy, written to a
         scratch key, was read back intact and decodes. An object that already carries this
         policy's stamp is a finished output: it is never masked twice."""
@@ -241,18 +239,18 @@ class BatchRunner:
             raise StorageError("an in-place run needs an object store (COS) as source and destination")
         meta = self.source_objects.stat(key)
         if meta is not None and meta.get("redactor-policy") == opts.policy.sha256:
-            return {
-                **base,
-                "decision": "skipped",
-                "previous_decision": Decision.REDACTED.value,
-                "reasons": ["already redacted in place with this policy"],
-            }
+            return replace(
+                base,
+                decision=SKIPPED,
+                previous_decision=Decision.REDACTED.value,
+                reasons=["already redacted in place with this policy"],
+            )
         outcome, record = self._redact(key, data, None, base, companions)
         if opts.dry_run:
             return record
         if outcome.decision is not Decision.REDACTED or outcome.data is None:
             self._quarantine(key, data, outcome, record)
-            record["reasons"].append("the original stays in place")
+            record.reasons.append("the original stays in place")
             return record
         scratch = f"{_IN_PLACE_TMP}/{hashlib.sha256(key.encode()).hexdigest()}"
         self.dest.write(scratch, outcome.data)
@@ -264,8 +262,8 @@ class BatchRunner:
             target.write(key, outcome.data, metadata=stamp, content_type=content_type)
         finally:
             self.dest.delete(scratch)
-        record["output"] = key
-        record["output_sha256"] = hashlib.sha256(outcome.data).hexdigest()
+        record.output = key
+        record.output_sha256 = hashlib.sha256(outcome.data).hexdigest()
         return record
 
     def _companions(self, key: str) -> dict[str, bytes | None]:
@@ -278,9 +276,9 @@ class BatchRunner:
         key: str,
         data: bytes,
         stored: StoredObject | None,
-        base: dict[str, Any],
+        base: ReportRow,
         companions: dict[str, bytes | None],
-    ) -> tuple[ImageOutcome, dict[str, Any]]:
+    ) -> tuple[ImageOutcome, ReportRow]:
         """Run the one-image pipeline on ``key`` and start its report record; ``companions``
         are the files the locator reads, read once (and hashed into the manifest)."""
         opts = self.options
@@ -300,58 +298,52 @@ class BatchRunner:
             stored=stored,
             verifier=opts.verifier,
         )
-        record: dict[str, Any] = {
-            **base,
-            "decision": outcome.decision.value,
-            "reasons": list(outcome.reasons),
-            "card_type": outcome.card_type.value if outcome.card_type else None,
-            "size": list(outcome.size) if outcome.size else None,
-            "fields": outcome.fields_record(),
-            "timings_ms": {k: round(v, 1) for k, v in outcome.timings_ms.items()},
-            "verified": outcome.verified,
-            "output": None,
-            "quarantine": None,
-        }
-        return outcome, record
+        details = ImageDetails(
+            card_type=outcome.card_type.value if outcome.card_type else None,
+            size=list(outcome.size) if outcome.size else None,
+            fields=outcome.fields_record(),
+            timings_ms={k: round(v, 1) for k, v in outcome.timings_ms.items()},
+            verified=outcome.verified,
+        )
+        return outcome, replace(base, decision=outcome.decision.value, reasons=list(outcome.reasons), image=details)
 
-    def _quarantine(self, key: str, data: bytes, outcome: ImageOutcome, record: dict[str, Any]) -> None:
+    def _quarantine(self, key: str, data: bytes, outcome: ImageOutcome, record: ReportRow) -> None:
         """Copy a doubtful original, untouched, to the quarantine with its reasons (the
         reasons first: a copy never sits in the quarantine without them)."""
         if self.quarantine is None or outcome.decision is not Decision.QUARANTINED:
             return
-        reason = {"source": key, "reasons": record["reasons"], "policy_sha256": self.options.policy.sha256}
+        reason = {"source": key, "reasons": record.reasons, "policy_sha256": self.options.policy.sha256}
         self.quarantine.write(reason_key(key), json.dumps(reason, ensure_ascii=False, indent=1).encode())
         self.quarantine.write(key, data)
-        record["quarantine"] = key
+        record.quarantine = key
 
-    def process_key(self, key: str, present: bool | None = None) -> dict[str, Any]:
-        """Process one source key; always returns a report record, never raises.
+    def process_key(self, key: str, present: bool | None = None) -> ReportRow:
+        """Process one source key; always returns its report row, never raises.
 
         ``present`` says whether the destination holds ``key`` (``None``: unknown, ask it)."""
         try:
             return self._process(key, present)
         except Exception as exc:  # storage failures and bugs end up reported, not lost
-            return {"source": key, "decision": Decision.FAILED.value, "reasons": [f"{type(exc).__name__}: {exc}"[:300]]}
+            return ReportRow(key, Decision.FAILED.value, [f"{type(exc).__name__}: {exc}"[:300]])
 
-    def _process(self, key: str, present: bool | None = None) -> dict[str, Any]:
+    def _process(self, key: str, present: bool | None = None) -> ReportRow:
         opts = self.options
-        base: dict[str, Any] = {"source": key}
         aside = self._set_aside.get(key)
         if aside is not None:
-            return {**base, "decision": aside[0], "reasons": [aside[1]]}
+            return ReportRow(key, aside[0], [aside[1]])
         if not is_image_key(key):
-            return {**base, "decision": "skipped", "reasons": ["not an image file (by extension)"]}
+            return ReportRow(key, SKIPPED, ["not an image file (by extension)"])
         try:
             if self.source_objects is not None:
                 data, content_type = self.source_objects.read_with_type(key)
             else:
                 data, content_type = self.source.read(key), None
         except (FileTooLargeError, NotRegularFileError) as exc:
-            return {**base, "decision": REFUSED, "reasons": [f"{exc}; not copied anywhere"]}
+            return ReportRow(key, REFUSED, [f"{exc}; not copied anywhere"])
         digest = hashlib.sha256(data).hexdigest()
         companions = self._companions(key)
         fingerprint = {**opts.fingerprint(), "input_sha256": digest, "sidecar_sha256": _companions_digest(companions)}
-        base.update(input_sha256=digest, policy_sha256=opts.policy.sha256, engine=opts.locator.name)
+        base = ReportRow(key, input_sha256=digest, policy_sha256=opts.policy.sha256, engine=opts.locator.name)
 
         done = self.manifest.previous(key, fingerprint)
         previous = key in self.manifest.entries
@@ -361,12 +353,12 @@ class BatchRunner:
                 and (self.quarantine is None or self.quarantine.exists(key) or done == "failed")
             )
             if where_ok:
-                return {
-                    **base,
-                    "decision": "skipped",
-                    "previous_decision": done,
-                    "reasons": ["unchanged since the last run (same input, policy and engine)"],
-                }
+                return replace(
+                    base,
+                    decision=SKIPPED,
+                    previous_decision=done,
+                    reasons=["unchanged since the last run (same input, policy and engine)"],
+                )
 
         stamp_of = Stamp.of(data, opts.policy.sha256, opts.verify, fingerprint["sidecar_sha256"])
         stamp = stamp_of.metadata()
@@ -383,18 +375,13 @@ class BatchRunner:
             elif self.dest.exists(key):
                 action = write_decision(stamp_of, {}, ours_before=previous)  # a file has no stamp
         if action is WriteAction.SKIP:
-            return {
-                **base,
-                "decision": "skipped",
-                "previous_decision": Decision.REDACTED.value,
-                "reasons": [SKIP_REASON],
-            }
+            return replace(base, decision=SKIPPED, previous_decision=Decision.REDACTED.value, reasons=[SKIP_REASON])
         if action is WriteAction.REFUSE:
-            return {**base, "decision": Decision.FAILED.value, "reasons": [REFUSE_REASON]}
+            return replace(base, decision=Decision.FAILED.value, reasons=[REFUSE_REASON])
         stored = self.source_objects.stored_object(key) if self.source_objects is not None else None
         outcome, record = self._redact(key, data, stored, base, companions)
         if opts.dry_run:
-            record["dry_run"] = True
+            record.dry_run = True
             return record
 
         if outcome.decision is Decision.REDACTED and outcome.data is not None:
@@ -405,13 +392,13 @@ class BatchRunner:
                 )
             else:
                 self.dest.write(key, outcome.data)
-            record["output"] = key
-            record["output_sha256"] = hashlib.sha256(outcome.data).hexdigest()
+            record.output = key
+            record.output_sha256 = hashlib.sha256(outcome.data).hexdigest()
         else:
             # A stale output from an earlier policy no longer holds: remove it from DST.
             if previous and self.dest.exists(key):
                 self.dest.delete(key)
-                record["reasons"].append("earlier output removed from the destination")
+                record.reasons.append("earlier output removed from the destination")
             self._quarantine(key, data, outcome, record)
-        self.manifest.record({**fingerprint, "source": key, "decision": record["decision"]})
+        self.manifest.record({**fingerprint, "source": key, "decision": record.decision})
         return record

@@ -16,9 +16,6 @@ COMPANION_SUFFIXES = (SIDECAR_SUFFIX, ".truth.json", ".reason.json")
 STATE_DIR = ".redactor"
 #: The checkpoint's file name inside STATE_DIR.
 MANIFEST_NAME = "manifest.jsonl"
-#: The report decision of an entry that is no input (a link, a special file, a bad name, a
-#: file over the size limit): reported, never read, never copied.
-REFUSED = "refused"
 #: The longest file name (bytes) most file systems take; a quarantined image's reason file
 #: whose name would be longer gets a short name (it names its image inside).
 MAX_NAME_BYTES = 255
