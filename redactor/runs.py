@@ -100,7 +100,7 @@ class Places:
     ) -> tuple[Any, Any, Any]:
         client = None
         if self.src_cos or self.dst_cos or self.q_cos:
-            from redactor.locators.cloud import make_cos_client
+            from redactor.cos.factory import make_cos_client
 
             bucket = (self.src_cos or self.dst_cos or self.q_cos or ("", ""))[0]
             client = make_cos_client(endpoint=endpoint, region=region, bucket=bucket, ci_rate=ci_rate)

@@ -97,7 +97,7 @@ def handle(
 
 
 def _client(region: str | None, bucket: str, env: Mapping[str, str]) -> CosOperations:
-    from redactor.locators.cloud import make_cos_client
+    from redactor.cos.factory import make_cos_client
 
     return make_cos_client(
         endpoint=env.get("COS_ENDPOINT"), region=normalize_region(region) if region else None, bucket=bucket

@@ -19,12 +19,12 @@ from PIL import Image
 from redactor.core.ailicenserec import parse_response
 from redactor.core.fields import CardType, CardTypeHint
 from redactor.core.results import Detection
+from redactor.cos.factory import make_cos_client
 from redactor.errors import LocatorError, RedactorError
 from redactor.locators.base import BaseLocator, LocateRequest
 from redactor.locators.replay import fit_to_image
 
 if TYPE_CHECKING:
-    from redactor.cos.client import CosClient
     from redactor.cos.ports import CosOperations
 
 
@@ -96,23 +96,6 @@ class CloudLocator(BaseLocator):
         except RedactorError as exc:
             raise LocatorError(f"AILicenseRec failed: {exc}") from None
         return detection
-
-
-def make_cos_client(
-    *, endpoint: str | None = None, region: str | None = None, bucket: str | None = None, ci_rate: float | None = None
-) -> CosClient:
-    """Our COS client from CLI-style settings (env, ``~/.cos.yaml``, ``--endpoint``/``--region``);
-    ``ci_rate``: AILicenseRec requests/s for the whole process (default 50, under the 100/s account limit)."""
-    from redactor.cos.client import CosClient
-    from redactor.cos.config import DEFAULT_AI_RATE, CosConfig, resolve_credentials
-    from redactor.errors import UsageError
-
-    try:
-        rate = ci_rate if ci_rate is not None else DEFAULT_AI_RATE
-        config = CosConfig.from_env(region=region, endpoint=endpoint, bucket=bucket, ai_rate_limit=rate)
-        return CosClient(config, resolve_credentials())
-    except RedactorError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def build_cloud_locator(

@@ -140,31 +140,33 @@ def _rule(node: Node, origin: str, p: _Problems) -> _Partial:
             values["uncertain"] = _action(value, where, p, allow_keep=False)
         elif key == "color":
             values["color"] = _color(value, where, p)
-        elif key == "strength":
-            number = _number(value, where, p)
-            if number is not None and not 0 < number <= MAX_STRENGTH:
-                p.at(
-                    value,
-                    f"{where} must be greater than 0 and at most {MAX_STRENGTH:g}, got {number:g}",
-                    "blur radius / block size in px at 1000 px",
-                )
-                number = None
-            values["strength"] = number
-        elif key == "padding":
-            number = _number(value, where, p)
-            if number is not None and not 0 <= number <= 2:
-                p.at(value, f"{where} must be within 0-2, got {number:g}", "a fraction of the field height, e.g. 0.15")
-                number = None
-            values["padding"] = number
-        elif key == "min_score":
-            number = _number(value, where, p)
-            if number is not None and not 0 <= number <= 100:
-                p.at(value, f"{where} must be within 0-100, got {number:g}", "AILicenseRec scores are 0-100, e.g. 80")
-                number = None
-            values["min_score"] = number
+        elif key in _BOUNDS:
+            values[key] = _bounded(value, where, p, *_BOUNDS[key])
         else:
             p.at(key_node, f"{origin}: unknown rule key {_show(key)}", _did_you_mean(key, RULE_KEYS))
     return _Partial(origin=origin, **values)
+
+
+#: The numeric rule keys: (lowest, highest, whether the lowest itself is allowed, hint).
+_BOUNDS: dict[str, tuple[float, float, bool, str]] = {
+    "strength": (0.0, MAX_STRENGTH, False, "blur radius / block size in px at 1000 px"),
+    "padding": (0.0, 2.0, True, "a fraction of the field height, e.g. 0.15"),
+    "min_score": (0.0, 100.0, True, "AILicenseRec scores are 0-100, e.g. 80"),
+}
+
+
+def _bounded(node: Node, where: str, p: _Problems, low: float, high: float, low_ok: bool, hint: str) -> float | None:
+    """A number within its bounds, else a problem (and None)."""
+    number = _number(node, where, p)
+    if number is None:
+        return None
+    if (low <= number if low_ok else low < number) and number <= high:
+        return number
+    if low_ok:
+        p.at(node, f"{where} must be within {low:g}-{high:g}, got {number:g}", hint)
+    else:
+        p.at(node, f"{where} must be greater than {low:g} and at most {high:g}, got {number:g}", hint)
+    return None
 
 
 _FIELD_NAMES: dict[str, str] = {}
