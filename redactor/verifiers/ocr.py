@@ -77,7 +77,10 @@ class OcrVerifier:
         applied = list(plan.applied)
         if not applied:
             return Verdict(True)  # nothing located: the plan boxed the whole image or passed nothing
-        masked_rgb = np.asarray(request.masked.convert("RGB"))
+        import cv2
+
+        # one working copy of the masked pixels (BGR, masks erased in place): pages are large
+        masked_bgr = cv2.cvtColor(np.asarray(request.masked.convert("RGB")), cv2.COLOR_RGB2BGR)
         original_gray = np.asarray(request.original.convert("L"))
         masked_gray = np.asarray(request.masked.convert("L"))
         painted = mask_raster(plan.ops, width, height)
@@ -101,7 +104,7 @@ class OcrVerifier:
         line_height = statistics.median(heights) if heights else 20.0
 
         reasons: list[str] = []
-        erased = _erase_masks(np.ascontiguousarray(masked_rgb[:, :, ::-1]), painted)
+        erased = _erase_masks(masked_bgr, painted, in_place=True)
         found = frame_from_quads(
             [a.located.polygon.points for a in applied if not a.located.is_portrait and a.located.polygon.area() > 0]
         )
@@ -282,10 +285,10 @@ def _filled(quads: list[Polygon], width: int, height: int) -> np.ndarray:
     out = np.zeros((height, width), dtype=np.uint8)
     for quad in quads:
         cv2.fillPoly(out, [np.round(np.asarray(quad.points)).astype(np.int32).reshape(-1, 1, 2)], 1)
-    return out.astype(bool)
+    return out.view(bool)  # 0/1 bytes read as booleans: no second copy of a page-sized mask
 
 
-def _erase_masks(bgr: np.ndarray, painted: np.ndarray) -> np.ndarray:
+def _erase_masks(bgr: np.ndarray, painted: np.ndarray, in_place: bool = False) -> np.ndarray:
     """The image with its masks painted in the colour around them (the median of the unmasked
     pixels next to the masks): a black box next to a label makes the detector see one dark
     blob and lose the label; only text outside the masks matters here."""
@@ -297,7 +300,7 @@ def _erase_masks(bgr: np.ndarray, painted: np.ndarray) -> np.ndarray:
     around = bgr[ring] if ring.any() else bgr[~painted]
     if around.size == 0:
         return bgr
-    out = bgr.copy()
+    out = bgr if in_place else bgr.copy()
     out[painted] = np.median(around, axis=0).astype(np.uint8)
     return out
 
