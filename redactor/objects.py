@@ -38,12 +38,17 @@ class ObjectOutcome:
     quarantine: str | None = None
     result: RedactionResult | None = field(default=None, repr=False)
 
+    @property
+    def output(self) -> str | None:
+        """Where the masked copy went: the name the run report uses (``destination`` stays)."""
+        return self.destination
+
     def to_record(self) -> dict[str, Any]:
         record: dict[str, Any] = {
             "source": self.source,
             "decision": self.decision.value,
             "reasons": list(self.reasons),
-            "output": self.destination,
+            "output": self.output,
             "quarantine": self.quarantine,
         }
         if self.result is not None:

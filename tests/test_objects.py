@@ -59,6 +59,7 @@ def test_redact_object_and_prefix():
 
         one, again, batch, head = asyncio.run(main())
     assert one.decision is Decision.REDACTED and again.decision is Decision.SKIPPED
+    assert one.output == one.destination == one.to_record()["output"] == f"cos://{BUCKET}/out/card.png"
     assert head["content_type"] == "image/x-test" and head["metadata"]["redactor-policy"] == redactor.policy.sha256
     decisions = {o.source.rsplit("/", 1)[1]: o.decision for o in batch}
     assert decisions == {"idcard-front-scan-0001.png": Decision.REDACTED, "noncard-0012.jpg": Decision.QUARANTINED}
