@@ -31,21 +31,23 @@ class TokenBucket:
         self._stamp = clock()
         self._lock = threading.Lock()
 
+    def _refill(self) -> None:
+        """Credit the tokens earned since the last call (under the lock)."""
+        now = self._clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+
     def reserve(self) -> float:
         """Take one token now (possibly going into debt); return how long to wait before using it."""
         with self._lock:
-            now = self._clock()
-            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-            self._stamp = now
+            self._refill()
             self._tokens -= 1.0
             return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
 
     def try_take(self) -> bool:
         """Take one token if one is there now (a server refusing what is over its rate)."""
         with self._lock:
-            now = self._clock()
-            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-            self._stamp = now
+            self._refill()
             if self._tokens >= 1.0:
                 self._tokens -= 1.0
                 return True
