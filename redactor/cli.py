@@ -26,7 +26,7 @@ from redactor.emulator.cli import emulator_command
 from redactor.errors import PolicyError, RedactorError, UsageError
 from redactor.eval_cli import eval_command
 from redactor.policy_files import load_policy_option
-from redactor.runs import Places, build_locator, cos_checkpoint
+from redactor.runs import Places, build_locator, cos_checkpoint, resolve_stamp_key
 
 if TYPE_CHECKING:  # the pipeline and its adapters load when a command runs, not for --help
     from redactor.pipeline import BatchRunner
@@ -222,8 +222,8 @@ def run(
         bool,
         typer.Option(
             "--in-place",
-            help="COS only, DST = SRC: replace each original by its masked copy, written only after the copy "
-            "was read back and verified. Doubtful originals stay in place (and are copied to quarantine).",
+            help="COS only, DST = SRC: replace each original by its verified masked copy (one PUT, its MD5 "
+            "checked by COS). Doubtful originals stay in place (and are copied to quarantine).",
         ),
     ] = False,
     upload_report: Annotated[
@@ -300,6 +300,7 @@ def run(
         jpeg_quality=jpeg_quality,
         max_pixels=max_pixels,
         verifier=default_verifier() if verify is VerifyMode.ON else None,
+        stamp_key=resolve_stamp_key() if places.dst_cos or places.src_cos else None,
     )
     if dry_run:
         quarantine_store = None
@@ -327,6 +328,8 @@ def run(
         except (RedactorError, OSError) as exc:
             typer.echo(f"redactor: the report could not be uploaded: {exc}", err=True)
     typer.echo(_summary_line(summary.to_record(), dry_run, report, q), err=True)
+    if summary.aborted is not None:
+        typer.echo(f"redactor: the run stopped early ({_printable(summary.aborted)}); rerun to continue", err=True)
     for source_key, reason in summary.examples:
         typer.echo(f"  {_printable(source_key)}: {_printable(reason)[:200]}", err=True)
     raise typer.Exit(EXIT_OK if summary.all_clear else EXIT_DOUBT)

@@ -12,6 +12,8 @@ branch lives in :mod:`redactor.cos.errors`, beside the XML it parses)::
     │   ├── UnsupportedImageError    multi-frame, a pixel mode refused
     │   └── ImageTooLargeError       over the pixel or byte limit
     ├── LocatorError                 a locator gave no result (missing sidecar, service failure)
+    │   └── LocatorUnavailableError  a transient failure (5xx, throttling, network) outlasted its
+    │                                retries: the image is ``failed`` (retried next run), never quarantined
     ├── StorageError                 reading or writing an input or output
     │   ├── UnsafeKeyError           a key or path that would escape its folder or prefix
     │   ├── NotRegularFileError      a link, folder, FIFO, device or socket where a file was expected
@@ -89,6 +91,11 @@ class ImageTooLargeError(ImageError):
 
 class LocatorError(RedactorError):
     """A locator could not produce a result (missing sidecar, service error)."""
+
+
+class LocatorUnavailableError(LocatorError):
+    """The locator's service was unavailable for longer than its retries: nothing is known
+    about the image, so it is neither redacted nor quarantined, but failed and retried."""
 
 
 class StorageError(RedactorError):

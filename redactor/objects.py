@@ -19,7 +19,17 @@ from typing import Any
 
 from redactor.api import RedactionResult, Redactor
 from redactor.core.results import Decision
-from redactor.core.stamps import REFUSE_REASON, SKIP_REASON, Stamp, WriteAction, write_decision
+from redactor.core.stamps import (
+    QUARANTINED_KEY,
+    SKIP_REASON,
+    ObjectHead,
+    Stamp,
+    StampKey,
+    WriteAction,
+    origin_of,
+    refusal_reason,
+    write_decision,
+)
 from redactor.cos.config import parse_cos_url
 from redactor.cos.errors import CosNotFoundError
 from redactor.cos.ports import AsyncCosOperations
@@ -71,27 +81,28 @@ async def redact_object(
     redactor: Redactor | None = None,
     quarantine: str | None = None,
     overwrite: bool = False,
+    stamp_key: StampKey | None = None,
 ) -> ObjectOutcome:
     """Redact one object (``client`` is an :class:`~redactor.cos.client.AsyncCosClient`).
 
     ``overwrite=True`` replaces whatever the destination holds; without it an object that
-    redactor did not write is left alone and the outcome is ``failed`` with the reason."""
+    redactor did not write is left alone and the outcome is ``failed`` with the reason.
+    ``stamp_key``: what signs the stamps (default: :func:`redactor.runs.resolve_stamp_key`)."""
     redactor = redactor or Redactor()
+    key = stamp_key or _default_stamp_key()
     src_bucket, src_key = _split(source)
     dst_bucket, dst_key = _split(destination)
     if (src_bucket, src_key) == (dst_bucket, dst_key):
         raise UsageError("the destination is the source: redactor never overwrites an original")
     data, headers = await client.get_object_with_headers(src_bucket, src_key)
-    stamp = Stamp.of(bytes(data), redactor.policy.sha256, "on" if redactor.verifier is not None else "off")
-    try:
-        existing = (await client.head_object(dst_bucket, dst_key))["metadata"]
-    except CosNotFoundError:
-        existing = None
-    action = write_decision(stamp, existing, overwrite=overwrite)
+    tag = headers.get("etag", "").strip().strip('"').lower() or None
+    verify = "on" if redactor.verifier is not None else "off"
+    stamp = Stamp.of(bytes(data), redactor.policy.sha256, verify, source_tag=tag, origin=origin_of(src_bucket, src_key))
+    action = write_decision(stamp, await _head(client, dst_bucket, dst_key), key, overwrite=overwrite)
     if action is WriteAction.SKIP:
         return ObjectOutcome(source, Decision.SKIPPED, (SKIP_REASON,), destination)
-    if action is WriteAction.REFUSE:
-        return ObjectOutcome(source, Decision.FAILED, (REFUSE_REASON,))
+    if action in (WriteAction.REFUSE, WriteAction.REFUSE_OTHER):
+        return ObjectOutcome(source, Decision.FAILED, (refusal_reason(action),))
     result = await redactor.aredact(bytes(data))
     if result.redacted and result.data is not None:
         await client.put_object(
@@ -99,23 +110,48 @@ async def redact_object(
             dst_key,
             result.data,
             content_type=headers.get("content-type"),
-            metadata=stamp.metadata(),
+            metadata=stamp.metadata(result.data, key),
             forbid_overwrite=action is not WriteAction.REPLACE,
         )
         return ObjectOutcome(source, result.decision, result.reasons, destination, None, result)
     placed = None
-    if quarantine is not None:
+    if quarantine is not None and result.decision is Decision.QUARANTINED:
         q_bucket, q_key = _split(quarantine)
-        await client.put_object(q_bucket, q_key, bytes(data), content_type=headers.get("content-type"))
-        reason = {"source": source, "reasons": list(result.reasons), "policy_sha256": redactor.policy.sha256}
-        await client.put_object(
-            q_bucket,
-            reason_key(q_key),
-            json.dumps(reason, ensure_ascii=False, indent=1).encode(),
-            content_type="application/json",
-        )
+        held = await _head(client, q_bucket, q_key)
+        if held is None or held.metadata.get(QUARANTINED_KEY) != stamp.source_tag:
+            # Write-once: a copy of this very source already there (with its reasons) stays.
+            reason = {"source": source, "reasons": list(result.reasons), "policy_sha256": redactor.policy.sha256}
+            await client.put_object(
+                q_bucket,
+                reason_key(q_key),
+                json.dumps(reason, ensure_ascii=False, indent=1).encode(),
+                content_type="application/json",
+            )
+            await client.put_object(
+                q_bucket,
+                q_key,
+                bytes(data),
+                content_type=headers.get("content-type"),
+                metadata={QUARANTINED_KEY: stamp.source_tag},
+                forbid_overwrite=held is None,
+            )
         placed = quarantine
     return ObjectOutcome(source, result.decision, result.reasons, None, placed, result)
+
+
+async def _head(client: AsyncCosOperations, bucket: str, key: str) -> ObjectHead | None:
+    try:
+        got = await client.head_object(bucket, key)
+    except CosNotFoundError:
+        return None
+    meta = {str(k).lower(): str(v) for k, v in dict(got.get("metadata") or {}).items()}
+    return ObjectHead(meta, str(got.get("etag") or "") or None)
+
+
+def _default_stamp_key() -> StampKey:
+    from redactor.runs import resolve_stamp_key
+
+    return resolve_stamp_key()
 
 
 async def redact_prefix(
@@ -127,10 +163,12 @@ async def redact_prefix(
     quarantine: str | None = None,
     concurrency: int = 8,
     overwrite: bool = False,
+    stamp_key: StampKey | None = None,
 ) -> AsyncIterator[ObjectOutcome]:
     """Redact every image below a prefix, ``concurrency`` objects at a time, listing page by
     page (memory does not grow with the bucket). Yields outcomes as they finish."""
     redactor = redactor or Redactor()
+    stamp_key = stamp_key or _default_stamp_key()
     src_bucket, src_prefix = parse_cos_url(source)
     dst_bucket, dst_prefix = parse_cos_url(destination)
     q = parse_cos_url(quarantine) if quarantine else None
@@ -151,6 +189,7 @@ async def redact_prefix(
                     redactor=redactor,
                     quarantine=q_url,
                     overwrite=overwrite,
+                    stamp_key=stamp_key,
                 )
             )
         )

@@ -7,13 +7,20 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from redactor.core.stamps import StampKey
 from redactor.errors import RedactorError, UsageError
 
 if TYPE_CHECKING:
+    from redactor.cos.config import Credentials
     from redactor.locators import Locator
+
+#: The stamp key, as text (any length), or a file holding it: what signs redactor's stamps.
+STAMP_KEY_ENV = "REDACTOR_STAMP_KEY"
+STAMP_KEY_FILE_ENV = "REDACTOR_STAMP_KEY_FILE"
 
 
 def _is_cos(spec: str) -> bool:
@@ -181,3 +188,35 @@ def cos_checkpoint(src: str, dst: str) -> Path:
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     digest = hashlib.sha256(f"{src}\n{dst}".encode()).hexdigest()[:20]
     return cache / "redactor" / "checkpoints" / f"{digest}.jsonl"
+
+
+def resolve_stamp_key(env: Mapping[str, str] | None = None, credentials: Credentials | None = None) -> StampKey:
+    """The key stamps are signed with: ``REDACTOR_STAMP_KEY`` (or the file
+    ``REDACTOR_STAMP_KEY_FILE`` names), else derived from the COS SecretKey. Temporary
+    credentials (with a session token) change with every session, and stamps signed with
+    them would not be recognised by the next run: they need an explicit key."""
+    env = os.environ if env is None else env
+    text = env.get(STAMP_KEY_ENV, "")
+    path = env.get(STAMP_KEY_FILE_ENV)
+    if path:
+        try:
+            text = Path(path).read_text("utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {STAMP_KEY_FILE_ENV} {path}: {type(exc).__name__}") from None
+    if text:
+        if len(text) < 16:
+            raise UsageError(f"{STAMP_KEY_ENV} must be at least 16 characters")
+        return StampKey.derived(text)
+    if credentials is None:
+        from redactor.cos.config import resolve_credentials
+
+        try:
+            credentials = resolve_credentials(env=env)
+        except RedactorError as exc:
+            raise UsageError(str(exc)) from None
+    if credentials.token:
+        raise UsageError(
+            f"temporary COS credentials (a session token) change every session: set {STAMP_KEY_ENV} "
+            "(16+ characters) so that redactor's stamps outlive them"
+        )
+    return StampKey.derived("cos-secret-key\n" + credentials.secret_key)

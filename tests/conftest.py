@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from redactor.core.stamps import StampKey
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 POLICIES = ROOT / "policies"
@@ -25,3 +27,7 @@ ID_CARD_BOXES = {
     "id_number": (0.328, 0.808, 0.851, 0.864),
     "portrait": (0.64, 0.127, 0.925, 0.705),
 }
+
+
+#: The stamp key of tests that write to object stores (a run refuses one without a key).
+TEST_STAMP_KEY = StampKey.derived("redactor tests: not a real secret")

@@ -243,11 +243,32 @@ def test_retried_body_is_resent() -> None:
     data = b"payload"
     rec = Recorder(
         httpx.Response(503, content=error_xml("ServiceUnavailable")),
+        httpx.Response(404),  # the HEAD asking whether the first attempt landed: it did not
         lambda r: httpx.Response(200, headers=etag_of(r.content)),
     )
     with make_client(rec) as client:
         client.put_object(BUCKET, "k", data)
-    assert [r.content for r in rec.requests] == [data, data]
+    assert [r.method for r in rec.requests] == ["PUT", "HEAD", "PUT"]
+    assert [r.content for r in rec.requests if r.method == "PUT"] == [data, data]
+
+
+def test_a_replacing_put_whose_response_was_lost_is_not_written_twice() -> None:
+    """The PUT landed, its response did not: before retrying, the client asks (HEAD), finds
+    the object holds exactly the body sent (its ETag), and stops: one write, not two."""
+    data = b"the masked copy"
+    rec = Recorder(httpx.ReadError("connection reset"), httpx.Response(200, headers=etag_of(data)))
+    with make_client(rec) as client:
+        result = client.put_object(BUCKET, "k", data)
+    assert [r.method for r in rec.requests] == ["PUT", "HEAD"] and result["etag"] == hashlib.md5(data).hexdigest()
+
+
+def test_a_write_once_put_is_retried_without_asking() -> None:
+    """x-cos-forbid-overwrite PUTs need no HEAD: a retry meets the landed object as a 409."""
+    data = b"payload"
+    rec = Recorder(httpx.ReadError("reset"), lambda r: httpx.Response(200, headers=etag_of(r.content)))
+    with make_client(rec) as client:
+        client.put_object(BUCKET, "k", data, forbid_overwrite=True)
+    assert [r.method for r in rec.requests] == ["PUT", "PUT"]
 
 
 @pytest.mark.parametrize(
@@ -624,4 +645,6 @@ def test_async_client() -> None:
             assert client.presigned_url(BUCKET, "a b").startswith(f"https://{HOST}/a%20b?")
 
     asyncio.run(main())
-    assert len(calls) == 5 and all(c.headers["x-cos-security-token"] == TOKEN for c in calls)
+    # PUT (503), HEAD (did it land? no), PUT, GET, list, HEAD
+    assert [c.method for c in calls] == ["PUT", "HEAD", "PUT", "GET", "GET", "HEAD"]
+    assert all(c.headers["x-cos-security-token"] == TOKEN for c in calls)

@@ -20,6 +20,7 @@ from redactor.locators.cloud import CloudLocator, Staging
 from redactor.pipeline import BatchRunner, RunOptions
 from redactor.policy_files import load_bundled_policy
 from redactor.storage.cos import CosStorage
+from tests.conftest import TEST_STAMP_KEY
 
 BUCKET = "faults-1250000000"
 SID, SKEY = "AKIDfaults00000000000000000000000000", "faults-secret-key-00000000000000"
@@ -77,7 +78,12 @@ def test_two_thousand_objects_under_faults():
     with EmulatorServer(emulator) as server:
         config = CosConfig(region="ap-guangzhou", endpoint=server.url, max_attempts=10, deadline=120.0)
         with CosClient(config, credentials) as client:
-            options = RunOptions(policy=policy, locator=CloudLocator(client, Staging(BUCKET, "staging/")), workers=8)
+            options = RunOptions(
+                stamp_key=TEST_STAMP_KEY,
+                policy=policy,
+                locator=CloudLocator(client, Staging(BUCKET, "staging/")),
+                workers=8,
+            )
             report = io.StringIO()
             runner = BatchRunner(
                 CosStorage(client, BUCKET, "in/"),

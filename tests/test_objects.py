@@ -7,13 +7,13 @@ import json
 
 from redactor import Redactor
 from redactor.core.results import Decision
-from redactor.core.stamps import Stamp, WriteAction, write_decision
+from redactor.core.stamps import ObjectHead, Stamp, StampKey, WriteAction, content_tag, write_decision
 from redactor.cos.client import AsyncCosClient, CosClient
 from redactor.cos.config import CosConfig, Credentials
 from redactor.emulator import EmulatorApp, EmulatorConfig, EmulatorServer, Store
 from redactor.objects import redact_object, redact_prefix
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, TEST_STAMP_KEY
 
 BUCKET = "lib-1250000000"
 SID, SKEY = "AKIDobjects00000000000000000000000", "objects-secret-key-0000000000000"
@@ -36,12 +36,14 @@ def test_redact_object_and_prefix():
                     f"cos://{BUCKET}/in/idcard-front-scan-0001.png",
                     f"cos://{BUCKET}/out/card.png",
                     redactor=redactor,
+                    stamp_key=TEST_STAMP_KEY,
                 )
                 again = await redact_object(
                     client,
                     f"cos://{BUCKET}/in/idcard-front-scan-0001.png",
                     f"cos://{BUCKET}/out/card.png",
                     redactor=redactor,
+                    stamp_key=TEST_STAMP_KEY,
                 )
                 batch = [
                     o
@@ -50,6 +52,7 @@ def test_redact_object_and_prefix():
                         f"cos://{BUCKET}/in/",
                         f"cos://{BUCKET}/all/",
                         redactor=redactor,
+                        stamp_key=TEST_STAMP_KEY,
                         quarantine=f"cos://{BUCKET}/doubt/",
                         concurrency=2,
                     )
@@ -86,7 +89,11 @@ def test_redact_object_never_replaces_what_redactor_did_not_write():
         async def main():
             async with AsyncCosClient(config, Credentials(SID, SKEY)) as client:
                 refused = await redact_object(
-                    client, f"cos://{BUCKET}/in/card.png", f"cos://{BUCKET}/out/card.png", redactor=redactor
+                    client,
+                    f"cos://{BUCKET}/in/card.png",
+                    f"cos://{BUCKET}/out/card.png",
+                    redactor=redactor,
+                    stamp_key=TEST_STAMP_KEY,
                 )
                 untouched = store.get(BUCKET, "out/card.png")[1]
                 replaced = await redact_object(
@@ -94,6 +101,7 @@ def test_redact_object_never_replaces_what_redactor_did_not_write():
                     f"cos://{BUCKET}/in/card.png",
                     f"cos://{BUCKET}/out/card.png",
                     redactor=redactor,
+                    stamp_key=TEST_STAMP_KEY,
                     overwrite=True,
                 )
                 return refused, untouched, replaced
@@ -106,15 +114,46 @@ def test_redact_object_never_replaces_what_redactor_did_not_write():
 
 
 def test_one_write_rule_for_every_path():
-    stamp = Stamp.of(b"source bytes", "p" * 64, "on", "s" * 64)
-    ours = stamp.metadata()
-    older = {**ours, "redactor-policy": "q" * 64}
-    assert write_decision(stamp, None) is WriteAction.WRITE
-    assert write_decision(stamp, ours) is WriteAction.SKIP
-    assert write_decision(stamp, ours, overwrite=True) is WriteAction.REPLACE
-    assert write_decision(stamp, older) is WriteAction.REPLACE  # an older output of ours
-    assert write_decision(stamp, {}) is WriteAction.REFUSE  # a file, or an object without a stamp
-    assert write_decision(stamp, {}, ours_before=True) is WriteAction.REPLACE  # our manifest wrote it
-    assert write_decision(stamp, {}, overwrite=True) is WriteAction.REPLACE
+    key = TEST_STAMP_KEY
+    stamp = Stamp.of(b"source bytes", "p" * 64, "on", "s" * 64, origin="o" * 32)
+    output = b"masked bytes"
+    ours = ObjectHead(stamp.metadata(output, key), content_tag(output))
+    older_stamp = Stamp.of(b"source bytes", "q" * 64, "on", "s" * 64, origin="o" * 32)
+    older = ObjectHead(older_stamp.metadata(output, key), content_tag(output))
+    assert write_decision(stamp, None, key) is WriteAction.WRITE
+    assert write_decision(stamp, ours, key) is WriteAction.SKIP
+    assert write_decision(stamp, ours, key, overwrite=True) is WriteAction.REPLACE
+    assert write_decision(stamp, older, key) is WriteAction.REPLACE  # an older output of ours
+    assert write_decision(stamp, ObjectHead({}), None) is WriteAction.REFUSE  # a file: no stamp
+    assert write_decision(stamp, ObjectHead({}, "e"), key) is WriteAction.REFUSE  # an object without a stamp
+    assert write_decision(stamp, ObjectHead({}), None, ours_before=True) is WriteAction.REPLACE  # our checkpoint
+    assert write_decision(stamp, ObjectHead({}, "e"), key, overwrite=True) is WriteAction.REPLACE
     # a changed sidecar or second-look setting is another output
-    assert write_decision(Stamp.of(b"source bytes", "p" * 64, "off", "s" * 64), ours) is WriteAction.REPLACE
+    assert write_decision(Stamp.of(b"source bytes", "p" * 64, "off", "s" * 64, origin="o" * 32), ours, key) is (
+        WriteAction.REPLACE
+    )
+
+
+def test_a_forged_or_copied_stamp_is_never_taken_for_a_finished_output():
+    """The stamp every report makes public (the policy's sha256) and a genuine stamp copied
+    from another object both fail: the MAC covers the stamp and the object's own ETag."""
+    key = TEST_STAMP_KEY
+    stamp = Stamp.of(b"source bytes", "p" * 64, "on", origin="o" * 32)
+    masked, unmasked = b"masked bytes", b"the unmasked original"
+    genuine = stamp.metadata(masked, key)
+    copied = ObjectHead(genuine, content_tag(unmasked))  # the stamp of an output, on other bytes
+    handmade = ObjectHead(stamp.fields(), content_tag(unmasked))  # every field, no MAC
+    other_key = ObjectHead(stamp.metadata(unmasked, StampKey.derived("somebody else's key!!")), content_tag(unmasked))
+    for forged in (copied, handmade, other_key):
+        assert not stamp.matches(forged, key)
+        assert write_decision(stamp, forged, key) is WriteAction.REFUSE
+
+
+def test_the_redacted_copy_of_another_source_is_not_replaced():
+    """Two sources mapped to one output key (two buckets, one key): the second is refused."""
+    key = TEST_STAMP_KEY
+    first = Stamp.of(b"one", "p" * 64, "on", origin="a" * 32)
+    second = Stamp.of(b"two", "p" * 64, "on", origin="b" * 32)
+    there = ObjectHead(first.metadata(b"out", key), content_tag(b"out"))
+    assert write_decision(second, there, key) is WriteAction.REFUSE_OTHER
+    assert write_decision(second, there, key, overwrite=True) is WriteAction.REPLACE

@@ -17,7 +17,7 @@ from redactor.locators import StaticLocator
 from redactor.pipeline import BatchRunner, RunOptions, redact_image
 from redactor.storage import MemoryStorage
 
-from .conftest import ID_CARD_BOXES
+from .conftest import ID_CARD_BOXES, TEST_STAMP_KEY
 
 W, H = 500, 316
 POLICY = load_policy("version: 1\nfields: {gender: keep, ethnicity: keep}\nportrait: box\n", "p.yaml")
@@ -46,7 +46,13 @@ def card() -> Detection:
 
 def run(source, dest, quarantine, locator, **kw):
     report = io.StringIO()
-    runner = BatchRunner(source, dest, quarantine, RunOptions(policy=POLICY, locator=locator, **kw), report=report)
+    runner = BatchRunner(
+        source,
+        dest,
+        quarantine,
+        RunOptions(stamp_key=TEST_STAMP_KEY, policy=POLICY, locator=locator, **kw),
+        report=report,
+    )
     summary = runner.run()
     lines = [json.loads(line) for line in report.getvalue().splitlines()]
     return summary, lines, report.getvalue()
@@ -97,7 +103,7 @@ def test_resume_skips_unchanged_and_redoes_changed(tmp_path):
     source = MemoryStorage({"a.png": png(1), "b.png": png(2)})
     dest, quarantine = MemoryStorage(), MemoryStorage()
     locator = StaticLocator(card())
-    opts = RunOptions(policy=POLICY, locator=locator)
+    opts = RunOptions(stamp_key=TEST_STAMP_KEY, policy=POLICY, locator=locator)
     manifest = tmp_path / "manifest.jsonl"
     BatchRunner(source, dest, quarantine, opts, manifest_path=manifest).run()
     assert len(dest.writes) == 2
@@ -107,7 +113,7 @@ def test_resume_skips_unchanged_and_redoes_changed(tmp_path):
     summary = BatchRunner(source, dest, quarantine, opts, manifest_path=manifest).run()
     assert summary.redacted == 1 and dest.writes[-1] == "b.png"
     # a policy change redoes everything
-    other = RunOptions(policy=load_policy("version: 1\nportrait: box\n"), locator=locator)
+    other = RunOptions(stamp_key=TEST_STAMP_KEY, policy=load_policy("version: 1\nportrait: box\n"), locator=locator)
     summary = BatchRunner(source, dest, quarantine, other, manifest_path=manifest).run()
     assert summary.redacted == 2
 
@@ -126,13 +132,21 @@ def test_stale_output_removed_when_image_is_now_quarantined(tmp_path):
     dest, quarantine = MemoryStorage(), MemoryStorage()
     manifest = tmp_path / "m.jsonl"
     BatchRunner(
-        source, dest, quarantine, RunOptions(policy=POLICY, locator=StaticLocator(card())), manifest_path=manifest
+        source,
+        dest,
+        quarantine,
+        RunOptions(stamp_key=TEST_STAMP_KEY, policy=POLICY, locator=StaticLocator(card())),
+        manifest_path=manifest,
     ).run()
     assert "a.png" in dest.objects
     strict = load_policy("version: 1\ndefaults: {min_score: 99}\nfields: {name: keep}\n")
     partial = Detection(1, card().fields[1:], CardType.ID_CARD)  # name missing now
     BatchRunner(
-        source, dest, quarantine, RunOptions(policy=strict, locator=StaticLocator(partial)), manifest_path=manifest
+        source,
+        dest,
+        quarantine,
+        RunOptions(stamp_key=TEST_STAMP_KEY, policy=strict, locator=StaticLocator(partial)),
+        manifest_path=manifest,
     ).run()
     assert "a.png" not in dest.objects and "a.png" in quarantine.objects
 
@@ -166,7 +180,7 @@ def test_object_store_replaces_its_own_older_output_but_never_a_foreign_object()
     assert dest.read("b.png") == b"someone else's object" and dest.writes == ["a.png"]
     stricter = load_policy("version: 1\nportrait: box\n", "strict.yaml")  # another policy: another stamp
     report = io.StringIO()
-    options = RunOptions(policy=stricter, locator=StaticLocator(card()))
+    options = RunOptions(stamp_key=TEST_STAMP_KEY, policy=stricter, locator=StaticLocator(card()))
     summary = BatchRunner(source, dest, MemoryStorage(), options, report=report).run()
     assert dest.writes == ["a.png", "a.png"] and dest.stat("a.png")["redactor-policy"] == stricter.sha256
     assert summary.failed == 1 and dest.read("b.png") == b"someone else's object"
@@ -189,9 +203,101 @@ def test_in_place_on_an_object_store_replaces_each_original_once():
     assert summary.redacted == 1
     masked = bucket.read("a.png")
     assert masked != original and bucket.stat("a.png")["redactor-policy"] == POLICY.sha256
-    assert sorted(bucket.objects) == ["a.png"]  # the scratch copy is gone
+    assert sorted(bucket.objects) == ["a.png"] and bucket.writes == ["a.png"]  # one PUT, no scratch copy
     again, _lines, _ = run(bucket, bucket, MemoryStorage(), StaticLocator(card()), in_place=True)
     assert again.redacted == 0 and bucket.read("a.png") == masked  # never masked twice
+
+
+def test_a_rerun_over_a_finished_prefix_reads_no_source_and_writes_nothing(tmp_path):
+    """The listings decide: with the checkpoint, no request per object at all; without it
+    (another machine), one HEAD per output, still no source read and no write."""
+    source = MemoryStorage({f"{i}.png": png(i) for i in range(4)})
+    dest, quarantine = MemoryStorage(), MemoryStorage()
+    checkpoint = tmp_path / "checkpoint.jsonl"
+    options = RunOptions(stamp_key=TEST_STAMP_KEY, policy=POLICY, locator=StaticLocator(card()))
+    BatchRunner(source, dest, quarantine, options, manifest_path=checkpoint).run()
+    assert len(source.reads) == 4 and len(dest.writes) == 4
+    source.reads.clear()
+    for manifest in (checkpoint, None):
+        again = BatchRunner(source, dest, quarantine, options, manifest_path=manifest).run()
+        assert again.skipped_unchanged == 4 and again.redacted == 0
+        assert source.reads == [] and len(dest.writes) == 4 and quarantine.writes == []
+
+
+def test_an_unmasked_object_with_a_copied_stamp_is_masked_in_place():
+    """In place, the stamp is the only memory: one copied from a finished output onto an
+    unmasked upload must not make it look finished."""
+    bucket = MemoryStorage({"done.png": png(1)})
+    run(bucket, bucket, MemoryStorage(), StaticLocator(card()), in_place=True)
+    stamp = bucket.stat("done.png")
+    unmasked = png(2)
+    bucket.write("new.png", unmasked, metadata=stamp)  # the stamp of another object, copied
+    bucket.write("public.png", unmasked, metadata={"redactor-policy": POLICY.sha256})  # the report's hash
+    summary, _lines, _ = run(bucket, bucket, MemoryStorage(), StaticLocator(card()), in_place=True)
+    assert summary.redacted == 2 and summary.skipped_unchanged == 1
+    assert bucket.read("new.png") != unmasked and bucket.read("public.png") != unmasked
+
+
+def test_a_transient_locator_failure_is_failed_and_retried_never_quarantined(tmp_path):
+    from redactor.errors import LocatorUnavailableError
+
+    down = {"yes": True}
+
+    def flaky(request):
+        if down["yes"]:
+            raise LocatorUnavailableError("AILicenseRec unavailable: 503 after 5 attempts")
+        return card()
+
+    source = MemoryStorage({"a.png": png(1)})
+    dest, quarantine = MemoryStorage(), MemoryStorage()
+    checkpoint = tmp_path / "checkpoint.jsonl"
+    options = RunOptions(stamp_key=TEST_STAMP_KEY, policy=POLICY, locator=StaticLocator(flaky))
+    first = BatchRunner(source, dest, quarantine, options, manifest_path=checkpoint).run()
+    assert first.failed == 1 and first.quarantined == 0 and not quarantine.objects and not dest.objects
+    down["yes"] = False
+    second = BatchRunner(source, dest, quarantine, options, manifest_path=checkpoint).run()
+    assert second.redacted == 1 and "a.png" in dest.objects  # the same checkpoint retries it
+
+
+def test_a_copy_quarantined_earlier_does_not_outlive_a_later_redaction():
+    """Quarantined by one run, redacted by the next (a fresh checkpoint, a better engine):
+    the unmasked copy in quarantine goes, with its reasons."""
+    source = MemoryStorage({"a.png": png(1)})
+    dest, quarantine = MemoryStorage(), MemoryStorage()
+    doubt, _, _ = run(source, dest, quarantine, StaticLocator(Detection(0)))
+    assert doubt.quarantined == 1 and sorted(quarantine.objects) == ["a.png", "a.png.reason.json"]
+    summary, lines, _ = run(source, dest, quarantine, StaticLocator(card()))
+    assert summary.redacted == 1 and quarantine.objects == {} and "a.png" in dest.objects
+    assert any("quarantined was removed" in r for r in lines[0]["reasons"])
+
+
+def test_quarantine_is_write_once():
+    source = MemoryStorage({"a.png": png(1)})
+    dest, quarantine = MemoryStorage(), MemoryStorage()
+    for _ in range(3):  # no checkpoint: each run looks at the image again
+        summary, _, _ = run(source, dest, quarantine, StaticLocator(Detection(0)))
+        assert summary.quarantined == 1
+    assert sorted(quarantine.writes) == ["a.png", "a.png.reason.json"]
+
+
+class _BrokenListing(MemoryStorage):
+    """A store whose listing fails after a few entries (a bucket that stops answering)."""
+
+    def iter_tags(self):
+        for n, item in enumerate(super().iter_tags()):
+            if n == 2:
+                raise StorageError("GET Bucket: 503 after 10 attempts")
+            yield item
+
+
+def test_a_listing_failure_ends_the_run_cleanly_with_its_report():
+    source = _BrokenListing({f"{i}.png": png(i) for i in range(5)})
+    dest = MemoryStorage()
+    summary, lines, _ = run(source, dest, MemoryStorage(), StaticLocator(card()))
+    assert summary.aborted is not None and "listing the source failed" in summary.aborted
+    assert not summary.all_clear and summary.redacted == 2 and sorted(dest.objects) == ["0.png", "1.png"]
+    assert [line["source"] for line in lines[:-1]] == ["0.png", "1.png"]
+    assert lines[-1]["summary"]["aborted"] == summary.aborted
 
 
 def test_the_readme_report_example_matches_the_report_records():

@@ -31,7 +31,7 @@ from redactor.policy_files import load_bundled_policy
 from redactor.storage.memory import MemoryStorage
 from redactor.verifiers import StaticVerifier, default_verifier
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, TEST_STAMP_KEY
 
 POLICY = load_bundled_policy("default")
 SWAP_IMAGE = "idcard-front-photo-0005.jpg"
@@ -279,7 +279,7 @@ def test_a_failed_second_look_never_reaches_the_destination():
     source = MemoryStorage({"a.png": data, "a.png.ailicenserec.xml": sidecar})
     dest, quarantine = MemoryStorage(), MemoryStorage()
     no = StaticVerifier(Verdict(False, ("verification: text is readable outside the masks (at name)",)))
-    options = RunOptions(policy=POLICY, locator=ReplayLocator(), verifier=no)
+    options = RunOptions(stamp_key=TEST_STAMP_KEY, policy=POLICY, locator=ReplayLocator(), verifier=no)
     summary = BatchRunner(source, dest, quarantine, options).run()
     assert summary.quarantined == 1 and not dest.objects
     assert "a.png" in quarantine.objects and no.requests
@@ -292,7 +292,7 @@ def test_a_changed_sidecar_redoes_the_image(tmp_path):
     source = MemoryStorage({"a.png": data, "a.png.ailicenserec.xml": good})
     dest, quarantine = MemoryStorage(), MemoryStorage()
     manifest = tmp_path / "manifest.jsonl"
-    options = RunOptions(policy=POLICY, locator=ReplayLocator(), verifier=StaticVerifier())
+    options = RunOptions(stamp_key=TEST_STAMP_KEY, policy=POLICY, locator=ReplayLocator(), verifier=StaticVerifier())
 
     def run() -> list[dict]:
         rows: list[ReportRow] = []

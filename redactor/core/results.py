@@ -126,6 +126,8 @@ class Detection:
     #: The locator looked for the photo itself (from all the text it read); when it found
     #: none, a second search with less to go on must not overrule it.
     portrait_searched: bool = False
+    #: Requests this answer cost a paid service (AILicenseRec calls; 0 for local engines).
+    service_calls: int = 0
 
     @property
     def found_anything(self) -> bool:

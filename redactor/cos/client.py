@@ -33,6 +33,7 @@ from redactor.cos.errors import (
     CosIntegrityError,
     CosKeyError,
     CosNetworkError,
+    CosNotFoundError,
     CosRequestError,
     CosRetryExhausted,
     CosServiceError,
@@ -81,6 +82,10 @@ class _Op:
     headers: dict[str, str] = field(default_factory=dict)
     content: bytes | None = None
     limiter: str = "cos"
+    #: For a PUT that replaces an object: the MD5 (hex) of the body. Before such a PUT is
+    #: retried, a HEAD asks whether the last attempt landed (its response lost): if the
+    #: object has this ETag, the PUT is done, and the object is never written twice.
+    landed_etag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -219,6 +224,14 @@ class _Core:
             headers["x-cos-forbid-overwrite"] = "true"
         return headers
 
+    def probe(self, op: _Op) -> _Op | None:
+        """The HEAD that tells whether a lost replacing PUT landed (None: nothing to ask)."""
+        return None if op.landed_etag is None or op.key is None else _Op("HEAD", op.bucket, op.key)
+
+    def landed(self, op: _Op, head: _Resp) -> _Resp | None:
+        """The PUT's response, made from the HEAD's, when the object holds the PUT's body."""
+        return head if self._etag(head.headers) == op.landed_etag else None
+
     @staticmethod
     def _etag(headers: httpx.Headers) -> str:
         etag: str = headers.get("etag", "")
@@ -239,7 +252,8 @@ class _Core:
             return (yield from self._multipart_flow(bucket, key, data, headers))
         digest = _md5(data)
         headers["Content-MD5"] = base64.b64encode(digest).decode("ascii")
-        resp = yield _Op("PUT", bucket, key, headers=headers, content=data)
+        landed = None if forbid_overwrite else digest.hex()  # write-once PUTs meet a 409 instead
+        resp = yield _Op("PUT", bucket, key, headers=headers, content=data, landed_etag=landed)
         etag = self._etag(resp.headers)
         if etag != digest.hex():
             raise CosIntegrityError(f"PUT {key!r}: ETag {etag[:40]!r} does not match the MD5 of the data sent")
@@ -508,6 +522,15 @@ class CosClient:
             except CosError as exc:
                 error = exc
             delay = _retry_delay(core, op, error, attempt, deadline - self._monotonic(), self._rng)
+            probe = core.probe(op)
+            if probe is not None:
+                try:
+                    done = core.landed(op, self._call(probe))
+                except CosNotFoundError:
+                    done = None
+                if done is not None:
+                    log.info("cos %s %r: the last attempt had landed; not written again", op.method, op.key)
+                    return done
             self._sleep(delay)
 
     def _run(self, flow: Generator[_Op, _Resp, T]) -> T:
@@ -678,6 +701,15 @@ class AsyncCosClient:
             except CosError as exc:
                 error = exc
             delay = _retry_delay(core, op, error, attempt, deadline - self._monotonic(), self._rng)
+            probe = core.probe(op)
+            if probe is not None:
+                try:
+                    done = core.landed(op, await self._call(probe))
+                except CosNotFoundError:
+                    done = None
+                if done is not None:
+                    log.info("cos %s %r: the last attempt had landed; not written again", op.method, op.key)
+                    return done
             await self._sleep(delay)
 
     async def _run(self, flow: Generator[_Op, _Resp, T]) -> T:

@@ -43,6 +43,14 @@ class Locator(Protocol):
 
     async def alocate(self, request: LocateRequest) -> Detection: ...
 
+    def open(self) -> None:
+        """Before a run: clear what an earlier, killed run may have left behind."""
+        ...
+
+    def close(self) -> None:
+        """After a run, whatever happened: remove everything the locator put anywhere."""
+        ...
+
 
 class BaseLocator:
     """Gives subclasses an async twin for free."""
@@ -55,3 +63,9 @@ class BaseLocator:
 
     async def alocate(self, request: LocateRequest) -> Detection:
         return await asyncio.to_thread(self.locate, request)
+
+    def open(self) -> None:
+        """Nothing to clear for a locator that leaves nothing behind."""
+
+    def close(self) -> None:
+        """Nothing to remove for a locator that leaves nothing behind."""

@@ -17,11 +17,24 @@ from redactor.core.fields import CardTypeHint
 from redactor.core.imaging import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, decode
 from redactor.core.policy import Policy
 from redactor.core.results import Decision, StoredObject
-from redactor.core.stamps import REFUSE_REASON, SKIP_REASON, Stamp, WriteAction, write_decision
+from redactor.core.stamps import (
+    QUARANTINED_KEY,
+    SKIP_REASON,
+    ObjectHead,
+    Stamp,
+    StampKey,
+    WriteAction,
+    content_tag,
+    genuine,
+    origin_of,
+    refusal_reason,
+    write_decision,
+)
 from redactor.errors import (
     FileTooLargeError,
     NotRegularFileError,
     StorageError,
+    UsageError,
 )
 from redactor.locators.base import Locator
 from redactor.pipeline.image import (
@@ -29,7 +42,6 @@ from redactor.pipeline.image import (
     redact_image,
 )
 from redactor.pipeline.keys import (
-    _IN_PLACE_TMP,
     STATE_DIR,
     is_companion_key,
     is_image_key,
@@ -38,11 +50,12 @@ from redactor.pipeline.keys import (
 )
 from redactor.pipeline.manifest import (
     Manifest,
+    Presence,
+    SortedPresence,
     _companions_digest,
-    _SortedPresence,
 )
 from redactor.pipeline.records import REFUSED, ImageDetails, ReportRow
-from redactor.storage.base import ObjectStore, Storage
+from redactor.storage.base import Entry, ObjectStore, Storage
 from redactor.verifiers.base import Verifier
 
 #: The decision of an entry left as it is (unchanged, not an input, an output already there).
@@ -64,6 +77,8 @@ class RunOptions:
     max_pixels: int = DEFAULT_MAX_PIXELS
     #: The second look at every masked image (``None``: off, by explicit choice).
     verifier: Verifier | None = None
+    #: Signs and checks the stamps on object-store outputs (required when a store keeps them).
+    stamp_key: StampKey | None = None
 
     @property
     def verify(self) -> str:
@@ -96,12 +111,23 @@ class RunSummary:
     unchanged_in_doubt: int = 0
     ignored: int = 0
     seconds: float = 0.0
+    #: Paid service requests (AILicenseRec calls) the run made, over all images.
+    service_calls: int = 0
+    #: Why the run stopped before the end of the source (a listing that failed): the entries
+    #: reported are all that were seen; a rerun continues.
+    aborted: str | None = None
     #: Up to a few (source, first reason) pairs of entries in doubt, for the run's last words.
     examples: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def all_clear(self) -> bool:
-        return self.quarantined == 0 and self.failed == 0 and self.refused == 0 and self.unchanged_in_doubt == 0
+        return (
+            self.quarantined == 0
+            and self.failed == 0
+            and self.refused == 0
+            and self.unchanged_in_doubt == 0
+            and self.aborted is None
+        )
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -114,6 +140,8 @@ class RunSummary:
             "unchanged_in_doubt": self.unchanged_in_doubt,
             "ignored": self.ignored,
             "seconds": round(self.seconds, 3),
+            "service_calls": self.service_calls,
+            **({"aborted": self.aborted} if self.aborted is not None else {}),
         }
 
 
@@ -137,6 +165,9 @@ class BatchRunner:
         #: content type and a stamp (in place), the destination's carry the outputs' stamps.
         self.source_objects: ObjectStore | None = source if isinstance(source, ObjectStore) else None
         self.dest_objects: ObjectStore | None = dest if isinstance(dest, ObjectStore) else None
+        self.quarantine_objects: ObjectStore | None = quarantine if isinstance(quarantine, ObjectStore) else None
+        if self.dest_objects is not None and options.stamp_key is None:
+            raise UsageError("an object-store destination needs a stamp key (REDACTOR_STAMP_KEY or COS credentials)")
         self.options = options
         self.report = report
         self.on_progress = on_progress
@@ -146,7 +177,7 @@ class BatchRunner:
         #: Entries of the listing that are not processed, and why: (decision, reason).
         self._set_aside: dict[str, tuple[str, str]] = {}
 
-    def candidates(self) -> Iterator[str]:
+    def candidates(self) -> Iterator[Entry]:
         """Every entry of the source, once: what is no input is set aside with its reason
         (and still reported), so the report accounts for everything below SRC."""
         for entry in self.source.iter_entries():
@@ -159,35 +190,61 @@ class BatchRunner:
                 self._set_aside[key] = (SKIPPED, "a companion file (sidecar, truth or reason), read with its image")
             elif not matches(key, self.options.include, self.options.exclude):
                 self._set_aside[key] = (SKIPPED, "left out by --include/--exclude")
-            yield key
+            yield entry
 
     def run(self, keys: Iterable[str] | None = None) -> RunSummary:
+        """Process every entry (or ``keys``), ``workers`` at a time. A listing that fails
+        ends the run cleanly: what was started finishes, and the summary says why it stopped."""
         start = time.perf_counter()
         workers = max(1, self.options.workers)
-        sorted_dest = self.dest_objects is not None and self.dest_objects.lists_sorted
-        presence = _SortedPresence(self.dest) if keys is None and sorted_dest else None
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="redactor") as pool:
-            pending: set[Future[ReportRow]] = set()
-            for key in self.candidates() if keys is None else keys:
-                if len(pending) >= workers * 2:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        self._finish(fut.result())
-                present = presence.contains(key) if presence is not None else None
-                pending.add(pool.submit(self.process_key, key, present))
-            for fut in pending:
-                self._finish(fut.result())
-        self.manifest.close()
+        listing = keys is None
+        dest_seen = self._presence(self.dest_objects) if listing else None
+        quarantine_seen = self._presence(self.quarantine_objects) if listing else None
+        entries: Iterable[Entry] = self.candidates() if keys is None else (Entry(k) for k in keys)
+        self.options.locator.open()
+        try:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="redactor") as pool:
+                pending: set[Future[ReportRow]] = set()
+                iterator = iter(entries)
+                while True:
+                    try:
+                        entry = next(iterator, None)
+                    except Exception as exc:  # a listing that failed after its retries
+                        self.summary.aborted = f"listing the source failed: {type(exc).__name__}: {exc}"[:300]
+                        break
+                    if entry is None:
+                        break
+                    if len(pending) >= workers * 2:
+                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        for fut in done:
+                            self._finish(fut.result())
+                    seen = _Seen(
+                        entry.tag,
+                        _lookup(dest_seen, entry.key),
+                        _lookup(quarantine_seen, entry.key),
+                    )
+                    pending.add(pool.submit(self._process_entry, entry.key, seen))
+                for fut in pending:
+                    self._finish(fut.result())
+        finally:
+            self.options.locator.close()
+            self.manifest.close()
         self.summary.seconds = time.perf_counter() - start
         summary = self.summary.to_record()
         self._emit({"summary": summary, "policy_sha256": self.options.policy.sha256, "verify": self.options.verify})
         return self.summary
+
+    @staticmethod
+    def _presence(store: ObjectStore | None) -> SortedPresence | None:
+        return SortedPresence(store) if store is not None and store.lists_sorted else None
 
     def _finish(self, row: ReportRow) -> None:
         s = self.summary
         s.total += 1
         status = row.decision
         in_doubt = True
+        if row.image is not None:
+            s.service_calls += row.image.service_calls
         if status == SKIPPED:
             if row.previous_decision == Decision.REDACTED.value:
                 s.skipped_unchanged += 1
@@ -221,55 +278,225 @@ class BatchRunner:
             self.report.write(json.dumps(record, ensure_ascii=False) + "\n")
             self.report.flush()
 
-    def _in_place(
-        self,
-        key: str,
-        data: bytes,
-        content_type: str | None,
-        stamp: dict[str, str],
-        base: ReportRow,
-        companions: dict[str, bytes | None],
-    ) -> ReportRow:
-        """Replace the original by its masked copy, but only once the copy, written to a
-        scratch key, was read back intact and decodes. An object that already carries this
-        policy's stamp is a finished output: it is never masked twice."""
-        opts = self.options
-        target = self.dest_objects
-        if target is None or self.source_objects is None:
-            raise StorageError("an in-place run needs an object store (COS) as source and destination")
-        meta = self.source_objects.stat(key)
-        if meta is not None and meta.get("redactor-policy") == opts.policy.sha256:
-            return replace(
-                base,
-                decision=SKIPPED,
-                previous_decision=Decision.REDACTED.value,
-                reasons=["already redacted in place with this policy"],
-            )
-        outcome, record = self._redact(key, data, None, base, companions)
-        if opts.dry_run:
-            return record
-        if outcome.decision is not Decision.REDACTED or outcome.data is None:
-            self._quarantine(key, data, outcome, record)
-            record.reasons.append("the original stays in place")
-            return record
-        scratch = f"{_IN_PLACE_TMP}/{hashlib.sha256(key.encode()).hexdigest()}"
-        self.dest.write(scratch, outcome.data)
+    def process_key(self, key: str, present: bool | None = None) -> ReportRow:
+        """Process one source key; always returns its report row, never raises.
+
+        ``present`` says whether the destination holds ``key`` (``None``: unknown, ask it)."""
+        return self._process_entry(key, _Seen(dest=None if present is None else Presence(present)))
+
+    def _process_entry(self, key: str, seen: _Seen) -> ReportRow:
         try:
-            back = self.dest.read(scratch)
-            if hashlib.sha256(back).digest() != hashlib.sha256(outcome.data).digest():
-                raise StorageError("the masked copy read back differs from what was written")
-            decode(back, max_pixels=opts.max_pixels)  # it must be a readable image
-            target.write(key, outcome.data, metadata=stamp, content_type=content_type)
-        finally:
-            self.dest.delete(scratch)
-        record.output = key
-        record.output_sha256 = hashlib.sha256(outcome.data).hexdigest()
-        return record
+            return self._process(key, seen)
+        except Exception as exc:  # storage failures and bugs end up reported, not lost
+            return ReportRow(key, Decision.FAILED.value, [f"{type(exc).__name__}: {exc}"[:300]])
 
     def _companions(self, key: str) -> dict[str, bytes | None]:
         """The companion files the locator reads for ``key``, read once: what is hashed into
         the manifest is what the locator gets."""
         return {suffix: self.source.read_optional(key + suffix) for suffix in self.options.locator.companions}
+
+    def _fingerprint(self, digest: str | None, tag: str | None, companions: dict[str, bytes | None]) -> dict[str, Any]:
+        """What must be unchanged for an earlier decision to stand. An object source is known
+        by its ETag (so a rerun decides from the listing, without reading it); a file by its
+        sha256."""
+        source = (
+            {"input_sha256": None, "source_tag": tag} if self.source_objects is not None else {"input_sha256": digest}
+        )
+        return {**self.options.fingerprint(), **source, "sidecar_sha256": _companions_digest(companions)}
+
+    def _unchanged(self, key: str, fingerprint: dict[str, Any], seen: _Seen, base: ReportRow) -> ReportRow | None:
+        """The skip row when the checkpoint says this very input was finished and its result
+        is still where it went (the listings say so, else the stores are asked)."""
+        if self.options.overwrite:
+            return None
+        done = self.manifest.previous(key, fingerprint)
+        if done == Decision.REDACTED.value:
+            if self.options.in_place:
+                there = True  # the listed ETag is the output's: the fingerprint matched it
+            elif seen.dest is not None and seen.dest.held and seen.dest.tag is not None:
+                there = seen.dest.tag == self.manifest.output_tag(key)
+            elif seen.dest is not None and not seen.dest.held:
+                there = False
+            else:
+                there = self.dest.exists(key)
+        elif done == Decision.QUARANTINED.value:
+            there = self.quarantine is None or (
+                seen.quarantine.held if seen.quarantine is not None else self.quarantine.exists(key)
+            )
+        else:
+            return None  # never seen, or failed: a failure is retried
+        if not there:
+            return None
+        return replace(
+            base,
+            decision=SKIPPED,
+            previous_decision=done,
+            reasons=["unchanged since the last run (same input, policy and engine)"],
+        )
+
+    def _process(self, key: str, seen: _Seen) -> ReportRow:
+        opts = self.options
+        aside = self._set_aside.get(key)
+        if aside is not None:
+            return ReportRow(key, aside[0], [aside[1]])
+        if not is_image_key(key):
+            return ReportRow(key, SKIPPED, ["not an image file (by extension)"])
+        companions = self._companions(key)
+        base = ReportRow(key, policy_sha256=opts.policy.sha256, engine=opts.locator.name)
+        objects = self.source_objects
+        origin = origin_of(*self._where(key)) if objects is not None else None
+
+        # An object source, listed: decide from the listings (and a HEAD) before reading it.
+        decided: ReportRow | _Marker | None = None
+        if objects is not None and seen.tag is not None:
+            skip = self._unchanged(key, self._fingerprint(None, seen.tag, companions), seen, base)
+            if skip is not None:
+                return skip
+            sidecar = _companions_digest(companions)
+            stamp = Stamp.of(b"", opts.policy.sha256, opts.verify, sidecar, source_tag=seen.tag, origin=origin)
+            decided = self._in_place_done(key, base) if opts.in_place else self._decide(key, stamp, seen, base)
+            if isinstance(decided, ReportRow):
+                return decided
+
+        try:
+            if objects is not None:
+                got = objects.read_object(key)
+                data, content_type, tag = got.data, got.content_type, got.etag or content_tag(got.data)
+            else:
+                data, content_type, tag = self.source.read(key), None, None
+        except (FileTooLargeError, NotRegularFileError) as exc:
+            return ReportRow(key, REFUSED, [f"{exc}; not copied anywhere"])
+        digest = hashlib.sha256(data).hexdigest()
+        base = replace(base, input_sha256=digest)
+        fingerprint = self._fingerprint(digest, tag, companions)
+        sidecar = fingerprint["sidecar_sha256"]
+        stamp = Stamp.of(data, opts.policy.sha256, opts.verify, sidecar, source_tag=tag, origin=origin)
+        if objects is None or seen.tag != tag:  # not decided above, or the object changed since listed
+            skip = self._unchanged(key, fingerprint, seen, base)
+            if skip is not None:
+                return skip
+            decided = self._in_place_done(key, base) if opts.in_place else self._decide(key, stamp, seen, base)
+            if isinstance(decided, ReportRow):
+                return decided
+        if opts.in_place:
+            return self._in_place(key, data, content_type, stamp, base, companions, fingerprint)
+        action = WriteAction.REPLACE if (opts.overwrite or decided is _REPLACE) else WriteAction.WRITE
+        previous = key in self.manifest.entries
+        stored = objects.stored_object(key) if objects is not None else None
+        outcome, record = self._redact(key, data, stored, base, companions)
+        if opts.dry_run:
+            record.dry_run = True
+            return record
+
+        output_tag = None
+        if outcome.decision is Decision.REDACTED and outcome.data is not None:
+            if self.dest_objects is not None:
+                assert opts.stamp_key is not None  # checked when the runner was built
+                # Write-once unless an older output of ours (or --overwrite) is being replaced.
+                self.dest_objects.write(
+                    key,
+                    outcome.data,
+                    metadata=stamp.metadata(outcome.data, opts.stamp_key),
+                    content_type=content_type,
+                    replace=action is WriteAction.REPLACE,
+                )
+                output_tag = content_tag(outcome.data)
+            else:
+                self.dest.write(key, outcome.data)
+            record.output = key
+            record.output_sha256 = hashlib.sha256(outcome.data).hexdigest()
+            self._unquarantine(key, seen, record)
+        elif outcome.decision is Decision.QUARANTINED:
+            # A stale output from an earlier policy no longer holds: remove it from DST.
+            if previous and self.dest.exists(key):
+                self.dest.delete(key)
+                record.reasons.append("earlier output removed from the destination")
+            self._quarantine(key, data, tag, outcome, record, seen)
+        self.manifest.record({**fingerprint, "source": key, "decision": record.decision, "output_tag": output_tag})
+        return record
+
+    def _where(self, key: str) -> tuple[str, str]:
+        """The source object's location, for the stamp's origin."""
+        stored = self.source_objects.stored_object(key) if self.source_objects is not None else None
+        return (stored.bucket, stored.key) if stored is not None else (self.source.describe(), key)
+
+    def _decide(self, key: str, stamp: Stamp, seen: _Seen, base: ReportRow) -> ReportRow | _Marker | None:
+        """The one write rule for ``key``: a skip or refusal row, or how to write (None: no
+        stamp to consult, write as the options say)."""
+        opts = self.options
+        if opts.dry_run or opts.overwrite or opts.in_place:
+            return None
+        previous = key in self.manifest.entries
+        if self.dest_objects is not None:
+            # Object stores carry the stamp on the output itself (a listing that said the key
+            # is not there spares the HEAD).
+            head = None if seen.dest is not None and not seen.dest.held else self.dest_objects.head(key)
+            action = write_decision(stamp, head, opts.stamp_key, ours_before=previous)
+        elif self.dest.exists(key):
+            action = write_decision(stamp, ObjectHead({}), None, ours_before=previous)  # a file has no stamp
+        else:
+            action = WriteAction.WRITE
+        if action is WriteAction.SKIP:
+            return replace(base, decision=SKIPPED, previous_decision=Decision.REDACTED.value, reasons=[SKIP_REASON])
+        if action in (WriteAction.REFUSE, WriteAction.REFUSE_OTHER):
+            return replace(base, decision=Decision.FAILED.value, reasons=[refusal_reason(action)])
+        return _REPLACE if action is WriteAction.REPLACE else _WRITE_ONCE
+
+    def _in_place_done(self, key: str, base: ReportRow) -> ReportRow | None:
+        """The skip row when ``key`` already is an output of ours under this policy (a
+        genuine stamp: a copied or hand-made one does not spare an object its masking)."""
+        assert self.options.stamp_key is not None and self.dest_objects is not None
+        head = self.dest_objects.head(key)
+        if head is None or not genuine(head, self.options.stamp_key):
+            return None
+        if head.metadata.get("redactor-policy") != self.options.policy.sha256:
+            return None
+        return replace(
+            base,
+            decision=SKIPPED,
+            previous_decision=Decision.REDACTED.value,
+            reasons=["already redacted in place with this policy"],
+        )
+
+    def _in_place(
+        self,
+        key: str,
+        data: bytes,
+        content_type: str | None,
+        stamp: Stamp,
+        base: ReportRow,
+        companions: dict[str, bytes | None],
+        fingerprint: dict[str, Any],
+    ) -> ReportRow:
+        """Replace the original by its masked copy, once the copy decodes. An object that
+        already carries a genuine stamp of this policy is a finished output: it is never
+        masked twice. The one PUT is verified by COS (Content-MD5), and a retried PUT whose
+        first attempt landed is not written again (the client asks first)."""
+        opts = self.options
+        target = self.dest_objects
+        if target is None or self.source_objects is None:
+            raise StorageError("an in-place run needs an object store (COS) as source and destination")
+        assert opts.stamp_key is not None
+        stored = self.source_objects.stored_object(key)
+        outcome, record = self._redact(key, data, stored, base, companions)
+        if opts.dry_run:
+            return record
+        if outcome.decision is not Decision.REDACTED or outcome.data is None:
+            if outcome.decision is Decision.QUARANTINED:
+                self._quarantine(key, data, fingerprint.get("source_tag"), outcome, record, _Seen())
+                record.reasons.append("the original stays in place")
+            self.manifest.record({**fingerprint, "source": key, "decision": record.decision})
+            return record
+        decode(outcome.data, max_pixels=opts.max_pixels)  # it must be a readable image
+        target.write(
+            key, outcome.data, metadata=stamp.metadata(outcome.data, opts.stamp_key), content_type=content_type
+        )
+        record.output = key
+        record.output_sha256 = hashlib.sha256(outcome.data).hexdigest()
+        # The listing of the next run shows the output's ETag: that is what it will match.
+        done = {**fingerprint, "source_tag": content_tag(outcome.data)}
+        self.manifest.record({**done, "source": key, "decision": record.decision})
+        return record
 
     def _redact(
         self,
@@ -304,101 +531,67 @@ class BatchRunner:
             fields=outcome.fields_record(),
             timings_ms={k: round(v, 1) for k, v in outcome.timings_ms.items()},
             verified=outcome.verified,
+            service_calls=outcome.service_calls,
         )
         return outcome, replace(base, decision=outcome.decision.value, reasons=list(outcome.reasons), image=details)
 
-    def _quarantine(self, key: str, data: bytes, outcome: ImageOutcome, record: ReportRow) -> None:
+    def _quarantine(
+        self, key: str, data: bytes, tag: str | None, outcome: ImageOutcome, record: ReportRow, seen: _Seen
+    ) -> None:
         """Copy a doubtful original, untouched, to the quarantine with its reasons (the
-        reasons first: a copy never sits in the quarantine without them)."""
+        reasons first: a copy never sits in the quarantine without them). Write-once: a copy
+        of this very source already there is not written again."""
         if self.quarantine is None or outcome.decision is not Decision.QUARANTINED:
             return
         reason = {"source": key, "reasons": record.reasons, "policy_sha256": self.options.policy.sha256}
-        self.quarantine.write(reason_key(key), json.dumps(reason, ensure_ascii=False, indent=1).encode())
-        self.quarantine.write(key, data)
+        body = json.dumps(reason, ensure_ascii=False, indent=1).encode()
+        if self.quarantine.read_optional(reason_key(key)) != body:
+            self.quarantine.write(reason_key(key), body)
         record.quarantine = key
-
-    def process_key(self, key: str, present: bool | None = None) -> ReportRow:
-        """Process one source key; always returns its report row, never raises.
-
-        ``present`` says whether the destination holds ``key`` (``None``: unknown, ask it)."""
-        try:
-            return self._process(key, present)
-        except Exception as exc:  # storage failures and bugs end up reported, not lost
-            return ReportRow(key, Decision.FAILED.value, [f"{type(exc).__name__}: {exc}"[:300]])
-
-    def _process(self, key: str, present: bool | None = None) -> ReportRow:
-        opts = self.options
-        aside = self._set_aside.get(key)
-        if aside is not None:
-            return ReportRow(key, aside[0], [aside[1]])
-        if not is_image_key(key):
-            return ReportRow(key, SKIPPED, ["not an image file (by extension)"])
-        try:
-            if self.source_objects is not None:
-                data, content_type = self.source_objects.read_with_type(key)
+        tag = tag or content_tag(data)
+        if self.quarantine_objects is not None:
+            if seen.quarantine is not None and not seen.quarantine.held:
+                head = None
             else:
-                data, content_type = self.source.read(key), None
-        except (FileTooLargeError, NotRegularFileError) as exc:
-            return ReportRow(key, REFUSED, [f"{exc}; not copied anywhere"])
-        digest = hashlib.sha256(data).hexdigest()
-        companions = self._companions(key)
-        fingerprint = {**opts.fingerprint(), "input_sha256": digest, "sidecar_sha256": _companions_digest(companions)}
-        base = ReportRow(key, input_sha256=digest, policy_sha256=opts.policy.sha256, engine=opts.locator.name)
-
-        done = self.manifest.previous(key, fingerprint)
-        previous = key in self.manifest.entries
-        if done is not None and not opts.overwrite:
-            where_ok = (done == Decision.REDACTED.value and self.dest.exists(key)) or (
-                done in (Decision.QUARANTINED.value, Decision.FAILED.value)
-                and (self.quarantine is None or self.quarantine.exists(key) or done == "failed")
-            )
-            if where_ok:
-                return replace(
-                    base,
-                    decision=SKIPPED,
-                    previous_decision=done,
-                    reasons=["unchanged since the last run (same input, policy and engine)"],
-                )
-
-        stamp_of = Stamp.of(data, opts.policy.sha256, opts.verify, fingerprint["sidecar_sha256"])
-        stamp = stamp_of.metadata()
-        if opts.in_place:
-            return self._in_place(key, data, content_type, stamp, base, companions)
-        meta: dict[str, str] | None = None
-        action = WriteAction.REPLACE if opts.overwrite else WriteAction.WRITE
-        if not opts.overwrite and not opts.dry_run:
-            if self.dest_objects is not None:
-                # Object stores carry the stamp on the output itself (a listing that said the
-                # key is not there spares the HEAD)
-                meta = None if present is False else self.dest_objects.stat(key)
-                action = write_decision(stamp_of, meta, ours_before=previous)
-            elif self.dest.exists(key):
-                action = write_decision(stamp_of, {}, ours_before=previous)  # a file has no stamp
-        if action is WriteAction.SKIP:
-            return replace(base, decision=SKIPPED, previous_decision=Decision.REDACTED.value, reasons=[SKIP_REASON])
-        if action is WriteAction.REFUSE:
-            return replace(base, decision=Decision.FAILED.value, reasons=[REFUSE_REASON])
-        stored = self.source_objects.stored_object(key) if self.source_objects is not None else None
-        outcome, record = self._redact(key, data, stored, base, companions)
-        if opts.dry_run:
-            record.dry_run = True
-            return record
-
-        if outcome.decision is Decision.REDACTED and outcome.data is not None:
-            if self.dest_objects is not None:
-                # Write-once unless an older output of ours (or --overwrite) is being replaced.
-                self.dest_objects.write(
-                    key, outcome.data, metadata=stamp, content_type=content_type, replace=action is WriteAction.REPLACE
-                )
-            else:
-                self.dest.write(key, outcome.data)
-            record.output = key
-            record.output_sha256 = hashlib.sha256(outcome.data).hexdigest()
+                head = self.quarantine_objects.head(key)
+            if head is not None and head.metadata.get(QUARANTINED_KEY) == tag:
+                return  # this very copy is there already
+            self.quarantine_objects.write(key, data, metadata={QUARANTINED_KEY: tag}, replace=head is not None)
         else:
-            # A stale output from an earlier policy no longer holds: remove it from DST.
-            if previous and self.dest.exists(key):
-                self.dest.delete(key)
-                record.reasons.append("earlier output removed from the destination")
-            self._quarantine(key, data, outcome, record)
-        self.manifest.record({**fingerprint, "source": key, "decision": record.decision})
-        return record
+            existing = self.quarantine.read_optional(key) if self.quarantine.exists(key) else None
+            if existing is None or hashlib.sha256(existing).digest() != hashlib.sha256(data).digest():
+                self.quarantine.write(key, data)
+
+    def _unquarantine(self, key: str, seen: _Seen, record: ReportRow) -> None:
+        """Redacted now: an untouched copy an earlier run quarantined must not outlive it."""
+        q = self.quarantine
+        if q is None or (seen.quarantine is not None and not seen.quarantine.held):
+            return
+        if q.read_optional(reason_key(key)) is None:
+            return  # no copy of ours (its reasons are always written first)
+        if q.exists(key):
+            q.delete(key)
+        q.delete(reason_key(key))
+        record.reasons.append("the copy an earlier run quarantined was removed")
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """What the listings said about one key before it is processed (all ``None``: nothing,
+    the stores are asked)."""
+
+    tag: str | None = None
+    dest: Presence | None = None
+    quarantine: Presence | None = None
+
+
+class _Marker:
+    """How to write, as :meth:`BatchRunner._decide` says when no row ends the entry."""
+
+
+_WRITE_ONCE = _Marker()
+_REPLACE = _Marker()
+
+
+def _lookup(presence: SortedPresence | None, key: str) -> Presence | None:
+    return presence.lookup(key) if presence is not None else None

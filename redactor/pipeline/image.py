@@ -21,6 +21,7 @@ from redactor.core.verification import Verdict
 from redactor.errors import (
     ImageError,
     LocatorError,
+    LocatorUnavailableError,
     RedactorError,
     ResponseParseError,
     StorageError,
@@ -43,6 +44,8 @@ class ImageOutcome:
     timings_ms: dict[str, float] = field(default_factory=dict)
     #: The masked image passed the verifier (None: not verified, or never masked).
     verified: bool | None = None
+    #: Paid service requests the location cost (AILicenseRec calls).
+    service_calls: int = 0
 
     def fields_record(self) -> list[dict[str, Any]]:
         return [a.to_record() for a in self.applied]
@@ -81,6 +84,9 @@ def redact_image(
             in_kind = decoded.format in ("JPEG", "PNG", "BMP", "WEBP", "GIF")
             stored = StoredObject(stored.bucket, stored.key, as_decoded=decoded.orientation == 1 and in_kind)
         detection = locate_fields(locator, LocateRequest(upright, card_type, name, companion, stored), policy)
+    except LocatorUnavailableError as exc:
+        reason = f"locator unavailable, retried on the next run: {exc}"
+        return ImageOutcome(Decision.FAILED, (reason,), size=upright.size, timings_ms=timings)
     except (LocatorError, ResponseParseError, StorageError) as exc:
         return ImageOutcome(Decision.QUARANTINED, (f"locator error: {exc}",), size=upright.size, timings_ms=timings)
     except Exception as exc:  # a locator bug must not let the image through
@@ -91,6 +97,7 @@ def redact_image(
     timings["locate"] = (t2 - t1) * 1000
     plan = plan_redaction(detection, policy, upright.width, upright.height, card_type)
     outcome = ImageOutcome(plan.decision, plan.reasons, None, None, plan.card_type, plan.applied, upright.size, timings)
+    outcome.service_calls = detection.service_calls
     if plan.decision is not Decision.REDACTED:
         return outcome
     try:

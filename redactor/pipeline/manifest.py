@@ -6,13 +6,14 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from redactor.errors import (
     StorageError,
 )
-from redactor.storage.base import Storage
+from redactor.storage.base import ObjectStore
 
 
 class Manifest:
@@ -24,12 +25,22 @@ class Manifest:
 
     #: What an entry must match to count as done (compared as one digest: memory stays
     #: small even for a checkpoint of millions of objects).
-    FINGERPRINT = ("policy_sha256", "engine", "card_type", "jpeg_quality", "verify", "input_sha256", "sidecar_sha256")
+    FINGERPRINT = (
+        "policy_sha256",
+        "engine",
+        "card_type",
+        "jpeg_quality",
+        "verify",
+        "input_sha256",
+        "sidecar_sha256",
+        "source_tag",
+    )
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self.entries: dict[str, tuple[bytes, str]] = {}
+        #: source key -> (fingerprint digest, decision, the output's ETag when it went to an object store)
+        self.entries: dict[str, tuple[bytes, str, str | None]] = {}
         self._handle: IO[str] | None = None
         if path is not None and path.is_file():
             try:
@@ -45,7 +56,7 @@ class Manifest:
                 except json.JSONDecodeError:
                     continue  # a torn last line after a crash
                 if isinstance(entry, dict) and isinstance(entry.get("source"), str):
-                    self.entries[entry["source"]] = (self.digest(entry), str(entry.get("decision")))
+                    self.entries[entry["source"]] = self._entry(entry)
 
     def open(self) -> None:
         """Open the file for appending now: a checkpoint that cannot be written is a
@@ -69,14 +80,23 @@ class Manifest:
         text = json.dumps([fields.get(k) for k in cls.FINGERPRINT], sort_keys=True)
         return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
 
+    def _entry(self, entry: dict[str, Any]) -> tuple[bytes, str, str | None]:
+        tag = entry.get("output_tag")
+        return self.digest(entry), str(entry.get("decision")), tag if isinstance(tag, str) else None
+
     def previous(self, key: str, fingerprint: dict[str, Any]) -> str | None:
         """The decision recorded for ``key`` with this very fingerprint, else None."""
         entry = self.entries.get(key)
         return entry[1] if entry is not None and entry[0] == self.digest(fingerprint) else None
 
+    def output_tag(self, key: str) -> str | None:
+        """The ETag the output recorded for ``key`` had when it was written."""
+        entry = self.entries.get(key)
+        return entry[2] if entry is not None else None
+
     def record(self, entry: dict[str, Any]) -> None:
         with self._lock:
-            self.entries[entry["source"]] = (self.digest(entry), str(entry.get("decision")))
+            self.entries[entry["source"]] = self._entry(entry)
             if self.path is None:
                 return
             if self._handle is None:
@@ -91,23 +111,34 @@ class Manifest:
                 self._handle = None
 
 
-class _SortedPresence:
-    """Which source keys the destination already has, by walking its (sorted) listing
-    alongside the (sorted) source listing: one request per listing page instead of one
-    HEAD per object, in constant memory. Keys must be asked in increasing order."""
+@dataclass(frozen=True)
+class Presence:
+    """What a sorted listing said about one key: held or not, and its ETag."""
 
-    def __init__(self, dest: Storage) -> None:
-        self._keys = iter(dest.iter_keys())
-        self._current: str | None = next(self._keys, None)
+    held: bool
+    tag: str | None = None
+
+
+class SortedPresence:
+    """Which source keys a store (the destination, the quarantine) already has, by walking
+    its sorted listing alongside the sorted source listing: one request per listing page
+    instead of one HEAD per object, in constant memory. Keys must be asked in increasing
+    order; a key asked out of order gets ``None`` (ask the store)."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self._tags = iter(store.iter_tags())
+        self._current: tuple[str, str | None] | None = next(self._tags, None)
         self._last = ""
 
-    def contains(self, key: str) -> bool | None:
+    def lookup(self, key: str) -> Presence | None:
         if key < self._last:
-            return None  # out of order: let the caller ask the store
+            return None
         self._last = key
-        while self._current is not None and self._current < key:
-            self._current = next(self._keys, None)
-        return self._current == key
+        while self._current is not None and self._current[0] < key:
+            self._current = next(self._tags, None)
+        if self._current is not None and self._current[0] == key:
+            return Presence(True, self._current[1])
+        return Presence(False)
 
 
 def _companions_digest(companions: dict[str, bytes | None]) -> str | None:

@@ -24,6 +24,8 @@ class ImageDetails:
     timings_ms: dict[str, float]
     #: The masked image passed the second look (None: not verified, or never masked).
     verified: bool | None
+    #: Paid service requests its location cost (AILicenseRec calls; 0 for local engines).
+    service_calls: int = 0
 
 
 @dataclass
@@ -65,6 +67,7 @@ class ReportRow:
                 fields=self.image.fields,
                 timings_ms=self.image.timings_ms,
                 verified=self.image.verified,
+                service_calls=self.image.service_calls,
                 output=self.output,
                 quarantine=self.quarantine,
             )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from redactor.core.results import StoredObject
+from redactor.core.stamps import ObjectHead
 from redactor.errors import UnsafeKeyError
 
 
@@ -54,8 +55,16 @@ class ObjectStore(Storage, Protocol):
         """The object's user metadata (lower-case names), or None when there is none."""
         ...
 
+    def head(self, key: str) -> ObjectHead | None:
+        """The object's metadata and ETag without reading it (None: no object)."""
+        ...
+
     def read_with_type(self, key: str) -> tuple[bytes, str | None]:
         """The object and its stored Content-Type."""
+        ...
+
+    def read_object(self, key: str) -> ReadObject:
+        """The object with its Content-Type and ETag, in one request."""
         ...
 
     def write(
@@ -71,6 +80,10 @@ class ObjectStore(Storage, Protocol):
         unless it carries this very ``metadata``: a retried write that had landed)."""
         ...
 
+    def iter_tags(self) -> Iterator[tuple[str, str | None]]:
+        """(key, ETag) of every object, in lexicographic order of the keys."""
+        ...
+
     def stored_object(self, key: str) -> StoredObject | None:
         """Where a cloud locator finds the object itself (None: nowhere it can read)."""
         ...
@@ -79,10 +92,21 @@ class ObjectStore(Storage, Protocol):
 @dataclass(frozen=True)
 class Entry:
     """One entry of a source listing. ``refused`` says why it is no input (a link, a FIFO,
-    a name that is not UTF-8...): such entries are reported, never read."""
+    a name that is not UTF-8...): such entries are reported, never read. ``tag``: the
+    object's ETag as listed (object stores), which lets a rerun decide without reading it."""
 
     key: str
     refused: str | None = None
+    tag: str | None = None
+
+
+@dataclass(frozen=True)
+class ReadObject:
+    """An object's bytes with what the store said about them."""
+
+    data: bytes
+    content_type: str | None
+    etag: str | None
 
 
 def entries_of(keys: Iterator[str]) -> Iterator[Entry]:

@@ -11,10 +11,11 @@ import mimetypes
 from collections.abc import Iterator, Mapping
 
 from redactor.core.results import StoredObject
+from redactor.core.stamps import ObjectHead, content_tag
 from redactor.cos.errors import CosNotFoundError, FileAlreadyExistsError
 from redactor.cos.ports import CosOperations
 from redactor.errors import StorageError, UnsafeKeyError
-from redactor.storage.base import Entry, entries_of, safe_key
+from redactor.storage.base import Entry, ReadObject, safe_key
 
 
 class CosStorage:
@@ -33,7 +34,15 @@ class CosStorage:
         return self.prefix + safe_key(key)
 
     def iter_entries(self) -> Iterator[Entry]:
-        return entries_of(self.iter_keys())
+        """Every object below the prefix with its listed ETag (see :meth:`iter_keys`)."""
+        for info in self.client.iter_objects(self.bucket, self.prefix):
+            if not info.key.endswith("/"):
+                yield Entry(info.key[len(self.prefix) :], tag=info.etag or None)
+
+    def iter_tags(self) -> Iterator[tuple[str, str | None]]:
+        """(key, ETag) of every object, in listing (lexicographic) order."""
+        for entry in self.iter_entries():
+            yield entry.key, entry.tag
 
     def iter_keys(self) -> Iterator[str]:
         """Every object below the prefix, one listing page in memory at a time.
@@ -51,8 +60,13 @@ class CosStorage:
 
     def read_with_type(self, key: str) -> tuple[bytes, str | None]:
         """The object and its stored Content-Type (kept on the redacted copy)."""
+        got = self.read_object(key)
+        return got.data, got.content_type
+
+    def read_object(self, key: str) -> ReadObject:
         data, headers = self.client.get_object_with_headers(self.bucket, self._full(key))
-        return bytes(data), headers.get("content-type") or None
+        etag = headers.get("etag", "").strip().strip('"').lower() or None
+        return ReadObject(bytes(data), headers.get("content-type") or None, etag)
 
     def read_optional(self, key: str) -> bytes | None:
         try:
@@ -62,11 +76,16 @@ class CosStorage:
 
     def stat(self, key: str) -> dict[str, str] | None:
         """The object's ``x-cos-meta-*`` metadata (names without the prefix), or None when absent."""
+        head = self.head(key)
+        return None if head is None else dict(head.metadata)
+
+    def head(self, key: str) -> ObjectHead | None:
         try:
-            head = self.client.head_object(self.bucket, self._full(key))
+            got = self.client.head_object(self.bucket, self._full(key))
         except CosNotFoundError:
             return None
-        return {str(k).lower(): str(v) for k, v in dict(head.get("metadata") or {}).items()}
+        meta = {str(k).lower(): str(v) for k, v in dict(got.get("metadata") or {}).items()}
+        return ObjectHead(meta, str(got.get("etag") or "") or None)
 
     def exists(self, key: str) -> bool:
         return self.stat(key) is not None
@@ -98,8 +117,15 @@ class CosStorage:
                 forbid_overwrite=not replace,
             )
         except FileAlreadyExistsError:
-            current = self.stat(key)
-            if metadata is None or current is None or any(current.get(k) != v for k, v in metadata.items()):
+            # Write-once met an object: done only if it is this very write, landed earlier.
+            current = self.head(key)
+            ours = current is not None and current.etag == content_tag(data)
+            if (
+                metadata is None
+                or current is None
+                or not ours
+                or any(current.metadata.get(k) != v for k, v in metadata.items())
+            ):
                 raise StorageError(f"{self.describe()}{key[:200]} already exists") from None
 
     def delete(self, key: str) -> None:

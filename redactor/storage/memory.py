@@ -8,8 +8,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from redactor.core.results import StoredObject
+from redactor.core.stamps import ObjectHead, content_tag
 from redactor.errors import StorageError
-from redactor.storage.base import Entry, entries_of, safe_key
+from redactor.storage.base import Entry, ReadObject, safe_key
 
 
 @dataclass
@@ -17,6 +18,10 @@ class StoredItem:
     data: bytes
     metadata: dict[str, str] = field(default_factory=dict)
     content_type: str | None = None
+
+    @property
+    def etag(self) -> str:
+        return content_tag(self.data)
 
 
 class MemoryStorage:
@@ -28,6 +33,8 @@ class MemoryStorage:
     def __init__(self, objects: dict[str, bytes] | None = None, name: str = "memory") -> None:
         self.items: dict[str, StoredItem] = {safe_key(k): StoredItem(bytes(v)) for k, v in (objects or {}).items()}
         self.writes: list[str] = []
+        #: Every key read in full by ``read_object`` (a test sees a rerun that reads sources).
+        self.reads: list[str] = []
         self._name = name
         self._lock = threading.Lock()
 
@@ -41,7 +48,13 @@ class MemoryStorage:
         return f"memory:{self._name}"
 
     def iter_entries(self) -> Iterator[Entry]:
-        return entries_of(self.iter_keys())
+        for key, tag in self.iter_tags():
+            yield Entry(key, tag=tag)
+
+    def iter_tags(self) -> Iterator[tuple[str, str | None]]:
+        with self._lock:
+            tags = sorted((k, v.etag) for k, v in self.items.items())
+        yield from tags
 
     def iter_keys(self) -> Iterator[str]:
         with self._lock:
@@ -56,11 +69,17 @@ class MemoryStorage:
                 raise StorageError(f"no object {key[:200]!r}") from None
 
     def read(self, key: str) -> bytes:
+        self.reads.append(key)
         return self._item(key).data
 
     def read_with_type(self, key: str) -> tuple[bytes, str | None]:
         item = self._item(key)
         return item.data, item.content_type
+
+    def read_object(self, key: str) -> ReadObject:
+        item = self._item(key)
+        self.reads.append(key)
+        return ReadObject(item.data, item.content_type, item.etag)
 
     def read_optional(self, key: str) -> bytes | None:
         with self._lock:
@@ -72,9 +91,13 @@ class MemoryStorage:
             return safe_key(key) in self.items
 
     def stat(self, key: str) -> dict[str, str] | None:
+        head = self.head(key)
+        return None if head is None else dict(head.metadata)
+
+    def head(self, key: str) -> ObjectHead | None:
         with self._lock:
             item = self.items.get(safe_key(key))
-        return None if item is None else dict(item.metadata)
+        return None if item is None else ObjectHead(dict(item.metadata), item.etag)
 
     def write(
         self,
@@ -90,7 +113,8 @@ class MemoryStorage:
         with self._lock:
             current = self.items.get(key)
             if current is not None and not replace:
-                if metadata is not None and all(current.metadata.get(k) == v for k, v in meta.items()):
+                same = current.data == data and all(current.metadata.get(k) == v for k, v in meta.items())
+                if metadata is not None and same:
                     return  # a retried write that had landed: done once
                 raise StorageError(f"{self.describe()}/{key[:200]} already exists")
             self.items[key] = StoredItem(bytes(data), meta, content_type)
