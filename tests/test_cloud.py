@@ -140,3 +140,75 @@ def test_stored_object_is_recognised_in_place_without_staging():
         assert detection.found_anything and detection.card_type is not None
         assert detection.card_type.value == "DriverLicense"  # auto: IDCard found nothing, then DriverLicense
         assert list(client.iter_objects(BUCKET, "staging/")) == []
+
+
+def test_staged_images_a_killed_run_left_are_deleted_when_the_next_run_starts(folder, tmp_path, monkeypatch):
+    """kill -9 skips every ``finally``: the next run clears the staging prefix first, so no
+    unmasked copy outlives the run that comes after."""
+    monkeypatch.setenv("COS_SECRET_ID", SECRET_ID)
+    monkeypatch.setenv("COS_SECRET_KEY", SECRET_KEY)
+    with _server(ci_engine="local") as server:
+        with _client(server.url) as client:
+            for n in range(3):
+                client.put_object(BUCKET, f"staging/{n:032x}.png", (SAMPLES / "license-scan-0007.png").read_bytes())
+        args = ["run", str(folder), str(tmp_path / "o"), "--engine", "cos", "--endpoint", server.url]
+        result = CliRunner().invoke(app, [*args, "--region", "ap-guangzhou", "--staging", f"cos://{BUCKET}/staging/"])
+        assert result.exit_code == 1, result.output
+        with _client(server.url) as client:
+            assert list(client.iter_objects(BUCKET, "staging/")) == []
+
+
+def test_in_place_with_the_cos_engine_stages_nothing(tmp_path, monkeypatch):
+    """AILicenseRec reads each stored object itself: an in-place run uploads no copy anywhere
+    (and so gets the emulator's replayed answers for the very objects)."""
+    monkeypatch.setenv("COS_SECRET_ID", SECRET_ID)
+    monkeypatch.setenv("COS_SECRET_KEY", SECRET_KEY)
+    monkeypatch.chdir(tmp_path)
+    names = ["idcard-front-scan-0001.png", "license-scan-0007.png", "noncard-0012.jpg"]
+    with _server(ci_engine="replay") as server:
+        with _client(server.url) as client:
+            for name in names:
+                client.put_object(BUCKET, f"live/{name}", (SAMPLES / name).read_bytes())
+                sidecar = (SAMPLES / f"{name}.ailicenserec.xml").read_bytes()
+                client.put_object(BUCKET, f"live/{name}.ailicenserec.xml", sidecar)
+        puts: list[str] = []
+        original = CosClient.put_object
+
+        def counting(self, bucket, key, *args, **kwargs):
+            puts.append(key)
+            return original(self, bucket, key, *args, **kwargs)
+
+        monkeypatch.setattr(CosClient, "put_object", counting)
+        live = f"cos://{BUCKET}/live/"
+        result = CliRunner().invoke(
+            app, ["run", live, live, "--in-place", "--endpoint", server.url, "--region", "ap-guangzhou"]
+        )
+        assert "2 redacted, 1 quarantined" in result.output, result.output
+        assert sorted(puts) == sorted(
+            ["live/idcard-front-scan-0001.png", "live/license-scan-0007.png"]
+            + ["live.quarantine/noncard-0012.jpg", "live.quarantine/noncard-0012.jpg.reason.json"]
+        )
+
+
+class _Unavailable:
+    """A COS client whose AILicenseRec is down for longer than the retries last."""
+
+    def ai_license_rec(self, bucket: str, key: str, card_type: str) -> bytes:
+        from redactor.cos.errors import CosRetryExhausted, SlowDownError
+
+        raise CosRetryExhausted(SlowDownError(503, "SlowDown", "slow down", "rid"), 10)
+
+
+def test_a_service_down_after_its_retries_leaves_the_image_failed_not_quarantined():
+    from redactor.core.policy import load_policy
+    from redactor.core.results import Decision, StoredObject
+    from redactor.locators.cloud import CloudLocator, Staging
+    from redactor.pipeline import redact_image
+
+    data = (SAMPLES / "license-scan-0007.png").read_bytes()
+    locator = CloudLocator(_Unavailable(), Staging(BUCKET, "staging/"))  # type: ignore[arg-type]
+    outcome = redact_image(
+        data, policy=load_policy("version: 1\n"), locator=locator, stored=StoredObject(BUCKET, "cards/a.png")
+    )
+    assert outcome.decision is Decision.FAILED and outcome.data is None
+    assert "retried on the next run" in outcome.reasons[0]
