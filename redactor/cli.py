@@ -191,7 +191,16 @@ def run(
             metavar="WHERE",
         ),
     ] = None,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Images processed in parallel (1-64).", metavar="N")] = 2,
+    workers: Annotated[
+        Optional[int],
+        typer.Option(
+            min=1,
+            max=64,
+            help="Images in flight (1-64; default: the cores for local work, 32 when COS is involved; "
+            "CPU work never runs on more images than there are cores).",
+            metavar="N",
+        ),
+    ] = None,
     include: Annotated[
         Optional[list[str]],
         typer.Option(help="Only paths matching this glob (repeatable; matches path or file name).", metavar="GLOB"),
@@ -264,7 +273,7 @@ def run(
 
       redactor run cos://bucket-1250000000/in/ cos://bucket-1250000000/out/
     """
-    from redactor.pipeline import MANIFEST_NAME, STATE_DIR, BatchRunner, RunOptions
+    from redactor.pipeline import MANIFEST_NAME, STATE_DIR, BatchRunner, RunOptions, default_workers
     from redactor.verifiers import default_verifier
 
     places = Places.parse(src, dst, quarantine)
@@ -291,7 +300,7 @@ def run(
         policy=pol,
         locator=locator,
         card_type=card_type,
-        workers=workers,
+        workers=workers or default_workers(bool(places.src_cos or places.dst_cos or places.q_cos) or engine == "cos"),
         include=tuple(include or ()),
         exclude=tuple(exclude or ()),
         dry_run=dry_run,

@@ -72,13 +72,37 @@ class DecodedImage:
         return OUTPUT_FORMAT.get(self.format, self.format)
 
 
-def decode(
-    data: bytes,
-    *,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-) -> DecodedImage:
-    """Decode, check limits, refuse animations, apply EXIF orientation."""
+@dataclass(frozen=True)
+class ImageHeader:
+    """What an image's header says, read without decoding its pixels."""
+
+    format: str
+    size: tuple[int, int]
+    orientation: int
+
+    @property
+    def upright_size(self) -> tuple[int, int]:
+        """The size once EXIF orientation is applied (5-8 swap width and height)."""
+        return (self.size[1], self.size[0]) if self.orientation in (5, 6, 7, 8) else self.size
+
+
+def peek(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_bytes: int = DEFAULT_MAX_BYTES) -> ImageHeader:
+    """The header of an image, with every check :func:`decode` makes before it decodes
+    (limits, format, frames): for deciding what to do with an image before paying for it."""
+    im, fmt = _open_checked(data, max_pixels=max_pixels, max_bytes=max_bytes)
+    return ImageHeader(fmt, im.size, _orientation(im))
+
+
+def _orientation(im: Image.Image) -> int:
+    try:
+        orientation = int(im.getexif().get(_ORIENTATION_TAG, 1) or 1)
+    except Exception:
+        orientation = 1
+    return orientation if orientation in _TRANSPOSE else 1
+
+
+def _open_checked(data: bytes, *, max_pixels: int, max_bytes: int) -> tuple[Image.Image, str]:
+    """The image opened lazily (header only), refused if over a limit or not one we read."""
     if len(data) > max_bytes:
         raise ImageTooLargeError(f"image is {len(data)} bytes, over the {max_bytes} byte limit")
     if not data:
@@ -107,11 +131,19 @@ def decode(
             f"multi-frame image ({frames} frames, {fmt}): animations and multi-page files are refused; "
             "split it into single images first"
         )
+    return im, fmt
+
+
+def decode(
+    data: bytes,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> DecodedImage:
+    """Decode, check limits, refuse animations, apply EXIF orientation."""
+    im, fmt = _open_checked(data, max_pixels=max_pixels, max_bytes=max_bytes)
     save_options = _save_options(im, fmt)
-    try:
-        orientation = int(im.getexif().get(_ORIENTATION_TAG, 1) or 1)
-    except Exception:
-        orientation = 1
+    orientation = _orientation(im)
     icc = _usable_icc(im.info.get("icc_profile"))
     transparency = im.info.get("transparency")
     try:
@@ -132,7 +164,7 @@ def decode(
     upright.info = {}
     if transparency is not None:
         upright.info["transparency"] = transparency
-    return DecodedImage(upright, fmt, orientation if orientation in _TRANSPOSE else 1, icc, save_options)
+    return DecodedImage(upright, fmt, orientation, icc, save_options)
 
 
 def _usable_icc(icc: Any) -> bytes | None:

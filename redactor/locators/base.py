@@ -38,6 +38,9 @@ class Locator(Protocol):
     #: Companion files (suffixes) the locator reads next to an image: part of what the
     #: image's output depends on, so a changed companion redoes the image.
     companions: tuple[str, ...]
+    #: Its ``locate`` waits on a remote service rather than using a core: a run calls it
+    #: outside its CPU slots (and, for a stored object, before decoding the image).
+    io_bound: bool
 
     def locate(self, request: LocateRequest) -> Detection: ...
 
@@ -57,6 +60,7 @@ class BaseLocator:
 
     name = "base"
     companions: tuple[str, ...] = ()
+    io_bound = False
 
     def locate(self, request: LocateRequest) -> Detection:
         raise NotImplementedError

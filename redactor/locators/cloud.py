@@ -76,6 +76,7 @@ class CloudLocator(BaseLocator):
     """AILicenseRec through our own COS client."""
 
     name = "cos"
+    io_bound = True
 
     def __init__(self, client: CosOperations, staging: Staging) -> None:
         self._client = client

@@ -11,6 +11,7 @@ from redactor.pipeline.batch import (
     BatchRunner,
     RunOptions,
     RunSummary,
+    default_workers,
 )
 from redactor.pipeline.image import (
     ImageOutcome,
@@ -54,6 +55,7 @@ __all__ = [
     "ReportRow",
     "RunOptions",
     "RunSummary",
+    "default_workers",
     "is_companion_key",
     "is_image_key",
     "locate_fields",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -79,6 +80,9 @@ class RunOptions:
     verifier: Verifier | None = None
     #: Signs and checks the stamps on object-store outputs (required when a store keeps them).
     stamp_key: StampKey | None = None
+    #: Images worked on by a core at once (decoding, local location, masks, the second look,
+    #: encoding); ``workers`` beyond it only wait on I/O. ``None``: one per core.
+    cpu_slots: int | None = None
 
     @property
     def verify(self) -> str:
@@ -174,6 +178,7 @@ class BatchRunner:
         self.summary = RunSummary()
         self.manifest = Manifest(None if options.dry_run else manifest_path)
         self._report_lock = threading.Lock()
+        self._cpu = threading.BoundedSemaphore(max(1, options.cpu_slots or available_cores()))
         #: Entries of the listing that are not processed, and why: (decision, reason).
         self._set_aside: dict[str, tuple[str, str]] = {}
 
@@ -524,6 +529,7 @@ class BatchRunner:
             max_pixels=opts.max_pixels,
             stored=stored,
             verifier=opts.verifier,
+            cpu=lambda: self._cpu,
         )
         details = ImageDetails(
             card_type=outcome.card_type.value if outcome.card_type else None,
@@ -591,6 +597,25 @@ class _Marker:
 
 _WRITE_ONCE = _Marker()
 _REPLACE = _Marker()
+
+
+def available_cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+#: Objects in flight by default when a run talks to object storage or a cloud locator:
+#: enough to hide request latency behind the cores' work (memory stays bounded by the CPU
+#: slots: an object waiting on I/O holds its bytes, not a decoded image).
+IO_WORKERS = 32
+
+
+def default_workers(io_bound: bool) -> int:
+    """``--workers`` when not given: the cores for local work, :data:`IO_WORKERS` for I/O."""
+    return IO_WORKERS if io_bound else available_cores()
 
 
 def _lookup(presence: SortedPresence | None, key: str) -> Presence | None:

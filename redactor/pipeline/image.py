@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from PIL import Image
 
 from redactor.core.fields import CardType, CardTypeHint
-from redactor.core.imaging import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, decode, encode
+from redactor.core.imaging import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, DecodedImage, decode, encode, peek
 from redactor.core.masking import apply_ops
 from redactor.core.plan import Plan, plan_redaction
 from redactor.core.policy import Action, Policy
@@ -51,6 +52,10 @@ class ImageOutcome:
         return [a.to_record() for a in self.applied]
 
 
+#: Formats AILicenseRec reads as they are stored (others are staged as decoded PNG).
+SERVICE_FORMATS = ("JPEG", "PNG", "BMP", "WEBP", "GIF")
+
+
 def redact_image(
     data: bytes,
     *,
@@ -64,37 +69,88 @@ def redact_image(
     image: Image.Image | None = None,
     stored: StoredObject | None = None,
     verifier: Verifier | None = None,
+    cpu: Callable[[], AbstractContextManager[object]] = nullcontext,
 ) -> ImageOutcome:
     """Redact one image. Never raises for bad input: errors become a quarantine outcome.
 
     With a ``verifier``, the masked image gets a second look before it is encoded: a failed
-    look quarantines it (``verifier=None`` is verification off, by the caller's choice)."""
+    look quarantines it (``verifier=None`` is verification off, by the caller's choice).
+    ``cpu`` is held around the work that needs a core (decoding, local location, masks, the
+    second look, encoding), and not while an I/O-bound locator waits on its service: a run
+    keeps many objects in flight and as many decoded images in memory as it has cores. An
+    object the service reads where it is stored is not even decoded before it answers."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    detection: Detection | None = None
+    request = LocateRequest(Image.new("L", (1, 1)), card_type, name, companion, stored)
     try:
-        decoded = decode(data, max_pixels=max_pixels)
+        if stored is not None and locator.io_bound:
+            header = peek(data, max_pixels=max_pixels)
+            if header.orientation == 1 and header.format in SERVICE_FORMATS:
+                # The service reads the stored bytes, which are the pixels the masks go on.
+                as_stored = StoredObject(stored.bucket, stored.key, as_decoded=True)
+                sized = _SizeOnly(header.size)
+                early = _located(locator, replace(request, image=sized, stored=as_stored), timings)
+                if isinstance(early, ImageOutcome):
+                    early.size = header.size
+                    return early
+                detection = early
+        with cpu():
+            decoded = decode(data, max_pixels=max_pixels)
     except ImageError as exc:
         return ImageOutcome(Decision.QUARANTINED, (f"unreadable image: {exc}",), timings_ms=timings)
     t1 = time.perf_counter()
-    timings["decode"] = (t1 - t0) * 1000
+    timings["decode"] = (t1 - t0) * 1000 - timings.get("locate", 0.0)
     upright = decoded.image
-    try:
+    if detection is None:
         if stored is not None:
             # The stored bytes are the pixels we mask only when no EXIF rotation was applied.
-            in_kind = decoded.format in ("JPEG", "PNG", "BMP", "WEBP", "GIF")
+            in_kind = decoded.format in SERVICE_FORMATS
             stored = StoredObject(stored.bucket, stored.key, as_decoded=decoded.orientation == 1 and in_kind)
-        detection = locate_fields(locator, LocateRequest(upright, card_type, name, companion, stored), policy)
+        with nullcontext() if locator.io_bound else cpu():
+            located = _located(locator, replace(request, image=upright, stored=stored), timings)
+        if isinstance(located, ImageOutcome):
+            located.size = upright.size
+            return located
+        detection = located
+    with cpu():
+        return _mask(decoded, detection, policy, locator, card_type, jpeg_quality, verifier, timings)
+
+
+def _located(locator: Locator, request: LocateRequest, timings: dict[str, float]) -> Detection | ImageOutcome:
+    """The locator's answer, or the outcome its failure leads to."""
+    t = time.perf_counter()
+    try:
+        return locator.locate(request)
     except LocatorUnavailableError as exc:
         reason = f"locator unavailable, retried on the next run: {exc}"
-        return ImageOutcome(Decision.FAILED, (reason,), size=upright.size, timings_ms=timings)
+        return ImageOutcome(Decision.FAILED, (reason,), timings_ms=timings)
     except (LocatorError, ResponseParseError, StorageError) as exc:
-        return ImageOutcome(Decision.QUARANTINED, (f"locator error: {exc}",), size=upright.size, timings_ms=timings)
+        return ImageOutcome(Decision.QUARANTINED, (f"locator error: {exc}",), timings_ms=timings)
     except Exception as exc:  # a locator bug must not let the image through
-        return ImageOutcome(
-            Decision.QUARANTINED, (f"locator failed ({type(exc).__name__})",), size=upright.size, timings_ms=timings
-        )
+        return ImageOutcome(Decision.QUARANTINED, (f"locator failed ({type(exc).__name__})",), timings_ms=timings)
+    finally:
+        timings["locate"] = (time.perf_counter() - t) * 1000
+
+
+def _mask(
+    decoded: DecodedImage,
+    detection: Detection,
+    policy: Policy,
+    locator: Locator,
+    card_type: CardTypeHint,
+    jpeg_quality: int,
+    verifier: Verifier | None,
+    timings: dict[str, float],
+) -> ImageOutcome:
+    """Plan, mask, look again and encode one located image."""
+    upright = decoded.image
     t2 = time.perf_counter()
-    timings["locate"] = (t2 - t1) * 1000
+    try:
+        detection = with_portraits(detection, upright, policy)
+    except Exception as exc:
+        reason = f"locator failed ({type(exc).__name__})"
+        return ImageOutcome(Decision.QUARANTINED, (reason,), size=upright.size, timings_ms=timings)
     plan = plan_redaction(detection, policy, upright.width, upright.height, card_type)
     outcome = ImageOutcome(plan.decision, plan.reasons, None, None, plan.card_type, plan.applied, upright.size, timings)
     outcome.service_calls = detection.service_calls
@@ -129,6 +185,16 @@ def redact_image(
     return outcome
 
 
+class _SizeOnly(Image.Image):
+    """An image of known size and no pixels, for a locator that reads the stored object
+    itself (a cloud locator uses the size to check the answer's coordinates)."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        super().__init__()
+        self._size = size
+        self._mode = "RGB"
+
+
 def second_look(verifier: Verifier, request: VerifyRequest) -> Verdict:
     """The verifier's verdict; a verifier that cannot look (any error) has passed nothing."""
     try:
@@ -140,7 +206,12 @@ def second_look(verifier: Verifier, request: VerifyRequest) -> Verdict:
 def locate_fields(locator: Locator, request: LocateRequest, policy: Policy) -> Detection:
     """The locator's answer, with the photo found from the pixels for every card that needs
     one and came without (AILicenseRec never returns it), whatever the engine."""
-    detection = locator.locate(request)
+    return with_portraits(locator.locate(request), request.image, policy)
+
+
+def with_portraits(detection: Detection, image: Image.Image, policy: Policy) -> Detection:
+    """``detection`` with the photo of every card that needs one and came without, found
+    from the pixels (the policy says which fields are kept, so never masked by the search)."""
     if not detection.found_anything:
         return detection
     kept = frozenset(
@@ -149,7 +220,7 @@ def locate_fields(locator: Locator, request: LocateRequest, policy: Policy) -> D
         if f.canonical is not None
         and policy.rule_for(f.card_type or detection.card_type, f.canonical).action is Action.KEEP
     )
-    return complete_portraits(detection, request.image, kept)
+    return complete_portraits(detection, image, kept)
 
 
 def mask_image(decoded: Any, plan: Plan) -> Image.Image:
