@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from redactor.core.ailicenserec import render_response
+from redactor.core.companions import SIDECAR_SUFFIX, TRUTH_SUFFIX
 from redactor.core.fields import CardType
 from redactor.core.results import Detection, LocatedField, Polygon
 from redactor.generator import heldout
@@ -431,8 +432,8 @@ def write_specimen(spec: Specimen, out_dir: Path, stem: str) -> Path:
         quality = 60 + int(spec.truth["seed"]) % 31  # 60-90, fixed per seed
         spec.image.save(path, quality=quality)
     truth = dict(spec.truth, image=path.name)
-    Path(f"{path}.truth.json").write_text(_dump(truth), encoding="utf-8")
-    Path(f"{path}.ailicenserec.xml").write_bytes(spec.sidecar + b"\n")
+    Path(f"{path}{TRUTH_SUFFIX}").write_text(_dump(truth), encoding="utf-8")
+    Path(f"{path}{SIDECAR_SUFFIX}").write_bytes(spec.sidecar + b"\n")
     return path
 
 
