@@ -33,6 +33,7 @@ from redactor.generator.identities import Identity, make_identity, make_license
 from redactor.generator.photo import (
     Placement,
     apply,
+    corners,
     place_noncard,
     place_photo,
     place_photo_multi,
@@ -286,8 +287,7 @@ def _render_single(
 
 
 def _card_quad(card: FlatCard, h: np.ndarray) -> list[list[float]]:
-    w, ht = card.image.size
-    return _poly(apply(h, [(0.0, 0.0), (w, 0.0), (w, ht), (0.0, ht)]))
+    return _poly(apply(h, corners(card.image.size)))
 
 
 def _card_fields(
