@@ -359,8 +359,6 @@ def find_images(root: Path, limit: int | None = None) -> list[Path]:
     found = sorted(
         p
         for p in root.rglob("*")
-        if p.suffix.lower() in EXTENSIONS
-        and not p.name.endswith(COMPANION_SUFFIXES)
-        and truth_file(p).is_file()
+        if p.suffix.lower() in EXTENSIONS and not p.name.endswith(COMPANION_SUFFIXES) and truth_file(p).is_file()
     )
     return found if limit is None else found[:limit]

@@ -1,7 +1,7 @@
 """Synthetic specimen cards with exact ground truth, for testing locators and the redaction pipeline.
 
 Everything is made up: identities come from small pools (``identities``), portraits are
-drawn shapes (``render``), photos and photocopies are procedural (``photo``). Every card is
+drawn shapes (``drawings``), photos and photocopies are procedural (``photo``). Every card is
 drawn in one of its kind's layout families (:data:`FAMILIES`; the :data:`HELD_OUT_FAMILIES`
 are for measuring only) with per-card variation. Each image is written with a
 ``.truth.json`` (every field polygon in image pixels) and a ``.ailicenserec.xml`` sidecar
@@ -51,7 +51,22 @@ __all__ = [
 ]
 
 #: Submodules reachable as attributes (``from redactor.generator import heldout``).
-_SUBMODULES = frozenset({"cli", "families", "heldout", "identities", "photo", "render", "specimens"})
+_SUBMODULES = frozenset(
+    {
+        "cli",
+        "drawings",
+        "families",
+        "heldout",
+        "idcard",
+        "identities",
+        "licence",
+        "painter",
+        "photo",
+        "specimens",
+        "text",
+        "tuned",
+    }
+)
 
 
 def __getattr__(name: str) -> Any:

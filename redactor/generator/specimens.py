@@ -29,7 +29,10 @@ from redactor.generator.families import (
     PHOTOCOPY,
     family_kind,
 )
+from redactor.generator.idcard import ID_SIZE, IdBackLayout, IdFrontLayout, draw_id_back, draw_id_front
 from redactor.generator.identities import Identity, make_identity, make_license
+from redactor.generator.licence import DL_SIZE, DlLayout, draw_dl_main
+from redactor.generator.painter import FlatCard, Style, random_style
 from redactor.generator.photo import (
     Placement,
     apply,
@@ -40,24 +43,7 @@ from redactor.generator.photo import (
     place_photocopy,
     place_scan,
 )
-from redactor.generator.render import (
-    DL_A,
-    DL_B,
-    DL_SIZE,
-    ID_SIZE,
-    IDB_A,
-    IDF_A,
-    IDF_B,
-    DlLayout,
-    FlatCard,
-    IdBackLayout,
-    IdFrontLayout,
-    Style,
-    draw_dl_main,
-    draw_id_back,
-    draw_id_front,
-    random_style,
-)
+from redactor.generator.tuned import DL_A, DL_B, IDB_A, IDF_A, IDF_B
 
 Point = tuple[float, float]
 
