@@ -49,7 +49,6 @@ from redactor.evaluation.report import (
     format_report,
 )
 from redactor.evaluation.truth import (
-    KIND_CARD_TYPES,
     NOT_REDACTABLE,
     Truth,
     TruthCard,
@@ -58,6 +57,7 @@ from redactor.evaluation.truth import (
     read_truth,
     truth_file,
 )
+from redactor.generator.families import KIND_CARD_TYPES
 
 __all__ = [
     "ALL",

@@ -11,12 +11,10 @@ from typing import Any
 from redactor.core.companions import TRUTH_SUFFIX
 from redactor.core.fields import PORTRAIT, CardType
 from redactor.core.results import Point
-from redactor.generator.families import LEGACY_FAMILIES
+from redactor.generator.families import KIND_CARD_TYPES, LEGACY_FAMILIES
 
 #: Kinds that are never meant to be redacted, only quarantined (or boxed whole): no card at all.
 NOT_REDACTABLE = frozenset({"none"})
-#: Card type of each card kind (truth written before ``IDCardBack`` existed says ``IDCard`` for backs).
-KIND_CARD_TYPES = {"id_front": CardType.ID_CARD, "id_back": CardType.ID_CARD_BACK, "dl_main": CardType.DRIVER_LICENSE}
 
 
 @dataclass(frozen=True)
@@ -70,6 +68,7 @@ def _points(raw: Any) -> tuple[Point, ...]:
 
 def _card(index: int, raw: dict[str, Any], default_kind: str) -> TruthCard:
     kind = str(raw.get("kind") or default_kind)
+    # by kind first: truth written before ``IDCardBack`` existed says ``IDCard`` for backs
     card_type = KIND_CARD_TYPES.get(kind) or (CardType(raw["card_type"]) if raw.get("card_type") else None)
     fields = [TruthField(index, str(f["field"]), _points(f["polygon"])) for f in raw.get("fields") or ()]
     if raw.get("portrait"):
