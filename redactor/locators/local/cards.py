@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from redactor.core.fields import CardType
-from redactor.core.portrait import Box, CardFrame, Found
+from redactor.core.frame import Box, CardFrame, Found
 from redactor.core.vocabulary import (
     CONFUSIONS,
     ENGLISH,

@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from redactor.core.fields import PORTRAIT, CardType, CardTypeHint
-from redactor.core.portrait import Box, CardFrame, Found, clear_of, find_portrait, find_seal
+from redactor.core.frame import Box, CardFrame, Found, clear_of
+from redactor.core.portrait import find_portrait, find_seal
 from redactor.core.results import Detection, LocatedField, Polygon
 from redactor.core.vocabulary import KEPT_VALUE, LABELS, SEAL_LABEL
 from redactor.locators.base import BaseLocator, LocateRequest
