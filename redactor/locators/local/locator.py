@@ -24,16 +24,8 @@ from redactor.core.portrait import find_portrait, find_seal
 from redactor.core.results import Detection, LocatedField, Polygon
 from redactor.core.vocabulary import KEPT_VALUE, LABELS, SEAL_LABEL
 from redactor.locators.base import BaseLocator, LocateRequest
-from redactor.locators.local.cards import (
-    CardReading,
-    Cell,
-    Span,
-    assemble,
-    build_cells,
-    clusters,
-    infer_rows,
-    kept_value_ok,
-)
+from redactor.locators.local.bands import build_cells, infer_rows, kept_value_ok
+from redactor.locators.local.cards import CardReading, Cell, Span, assemble, clusters
 from redactor.locators.local.ocr import OcrModels, crop_line, shared_models
 from redactor.locators.local.reading import Line, LineReader, dominant_axis
 
