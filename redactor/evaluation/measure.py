@@ -26,14 +26,7 @@ from redactor.evaluation.pixels import (
     raster_iou,
     rasterize,
 )
-from redactor.evaluation.truth import (
-    Truth,
-    TruthCard,
-    TruthField,
-    load_truth,
-    read_truth,
-    truth_file,
-)
+from redactor.evaluation.truth import Truth, TruthCard, TruthField, load_truth, read_truth, truth_file
 from redactor.locators.base import LocateRequest, Locator
 from redactor.pipeline import COMPANION_SUFFIXES, locate_fields, second_look
 from redactor.verifiers.base import Verifier, VerifyRequest
