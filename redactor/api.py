@@ -24,7 +24,7 @@ from redactor.errors import RedactorError, UnreadableImageError, UnsupportedImag
 from redactor.locators import Locator, ReplayLocator, make_locator
 from redactor.pipeline import ImageOutcome, redact_image
 from redactor.policy_files import load_bundled_policy, load_policy_file, looks_like_path
-from redactor.storage.files import is_present, read_regular_file
+from redactor.storage.files import companion_reader, read_regular_file
 from redactor.verifiers import Verifier, default_verifier
 
 ImageInput = bytes | bytearray | memoryview | Image.Image | str | os.PathLike[str]
@@ -163,12 +163,7 @@ class Redactor:
             data = read_regular_file(path, DEFAULT_MAX_BYTES, follow_links=True)
         except RedactorError as exc:
             raise UsageError(f"cannot read {path}: {str(exc).removeprefix('cannot read: ')}") from None
-
-        def companion(suffix: str) -> bytes | None:
-            side = path.with_name(path.name + suffix)
-            return read_regular_file(side, DEFAULT_MAX_BYTES, follow_links=True) if is_present(side) else None
-
-        return data, companion, path.name
+        return data, companion_reader(path, DEFAULT_MAX_BYTES), path.name
 
 
 #: Pillow modes a PIL image may come in: what PNG holds is written as PNG, CMYK as TIFF;

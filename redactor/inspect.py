@@ -14,7 +14,7 @@ from redactor.core.policy import Policy
 from redactor.errors import RedactorError, UsageError
 from redactor.locators.base import LocateRequest, Locator
 from redactor.pipeline import locate_fields
-from redactor.storage.files import is_present, read_regular_file
+from redactor.storage.files import companion_reader, read_regular_file
 
 ACTION_COLOURS = {"box": (220, 0, 0), "blur": (0, 90, 220), "pixelate": (160, 0, 200), "keep": (0, 160, 0)}
 
@@ -40,11 +40,7 @@ def inspect_image(
         raise UsageError(f"{path}: {exc}") from None
     try:
         decoded = decode(data)
-
-        def companion(suffix: str) -> bytes | None:
-            side = path.with_name(path.name + suffix)
-            return read_regular_file(side, DEFAULT_MAX_BYTES, follow_links=True) if is_present(side) else None
-
+        companion = companion_reader(path, DEFAULT_MAX_BYTES)
         detection = locate_fields(locator, LocateRequest(decoded.image, hint, path.name, companion), policy)
     except RedactorError as exc:
         raise UsageError(f"{path.name}: {exc}") from None

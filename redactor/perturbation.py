@@ -16,7 +16,6 @@ correct outputs falsely quarantined. Names and field ids only, never text.
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import statistics
@@ -36,13 +35,13 @@ from redactor.core.policy import Action, Policy
 from redactor.core.results import Decision, Detection, LocatedField, Polygon
 from redactor.core.verification import visible_parts
 from redactor.evaluation import (
-    TRUTH_SUFFIX,
     Truth,
     find_images,
     load_truth,
     mask_union,
     masked_fraction,
     rasterize,
+    read_truth,
     verify_plan,
 )
 from redactor.generator.families import HELD_OUT_FAMILIES
@@ -323,7 +322,7 @@ def run_perturbation(
     rng = random.Random(seed)  # noqa: S311 - reproducible faults, not secrets
     items: list[tuple[Path, Truth, dict[str, Any]]] = []
     for path in find_images(root, limit):
-        raw = json.loads(path.with_name(path.name + TRUTH_SUFFIX).read_text("utf-8"))
+        raw = read_truth(path)
         truth = load_truth(raw)
         if truth.redactable:
             items.append((path, truth, raw))

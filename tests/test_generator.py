@@ -15,7 +15,9 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from redactor.core.ailicenserec import parse_response
 from redactor.core.fields import DRIVER_LICENSE_FIELDS, ID_CARD_BACK_FIELDS, ID_CARD_FIELDS
+from redactor.core.vocabulary import DL_TITLE, ID_BACK_TITLE
 from redactor.generator import FAMILIES, HELD_OUT_FAMILIES, generate_set, render_one, render_specimen
+from redactor.generator.idcard import ID_BACK_LABELS, ID_LABELS
 from redactor.generator.identities import (
     ID_CHECK_CHARS,
     id_check_digit,
@@ -24,15 +26,8 @@ from redactor.generator.identities import (
     make_license,
     pool_characters,
 )
-from redactor.generator.render import (
-    DL_LABELS,
-    DL_TITLE,
-    DL_TITLE_EN,
-    FONT_FILES,
-    ID_BACK_LABELS,
-    ID_BACK_TITLE,
-    ID_LABELS,
-)
+from redactor.generator.licence import DL_LABELS, DL_TITLE_EN
+from redactor.generator.text import FONT_FILES
 
 # ---------------------------------------------------------------- ID numbers
 
@@ -417,8 +412,10 @@ def test_label_letter_spacing_widens_labels_and_leaves_values_alone() -> None:
 
 
 def test_values_use_both_type_families() -> None:
+    from redactor.generator.idcard import draw_id_front
     from redactor.generator.identities import make_identity
-    from redactor.generator.render import IDF_A, Style, draw_id_front, random_style
+    from redactor.generator.painter import Style, random_style
+    from redactor.generator.tuned import IDF_A
 
     faces = {random_style(random.Random(seed), (1000, 631), (255, 255, 255), None).value_face for seed in range(20)}
     assert faces == {"regular", "serif"}

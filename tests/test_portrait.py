@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from redactor.core.portrait import Box, CardFrame, find_portrait, find_seal
+from redactor.core.frame import Box, CardFrame
+from redactor.core.portrait import find_portrait, find_seal
 
 FRAME = CardFrame((0.0, 0.0), (1.0, 0.0), 24.0)
 

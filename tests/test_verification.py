@@ -149,7 +149,8 @@ def _lit_card_on_a_table(photo_masked: bool):
 def test_the_cards_extent_comes_from_its_unmasked_background(photo_masked):
     """A photo left on the dim far side of a card is found; an object on the table beside the
     card's edge is none, whatever its colour."""
-    from redactor.core.portrait import Box, CardFrame, pictures_left
+    from redactor.core.frame import Box, CardFrame
+    from redactor.core.remnants import pictures_left
 
     original, masked, painted, labels = _lit_card_on_a_table(photo_masked)
     frame = CardFrame((0.0, 0.0), (1.0, 0.0), 24.0)

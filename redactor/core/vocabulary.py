@@ -2,7 +2,8 @@
 
 This is the only card knowledge the local engine has: words, never positions. Where a
 value is printed is read from the card itself (its label, its row, the next label). The
-verifier uses the same words to tell printed wording from values left visible.
+verifier uses the same words to tell printed wording from values left visible, and the
+generator prints them on its specimens: one spelling for all three.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ ID = CardType.ID_CARD
 DL = CardType.DRIVER_LICENSE
 BACK = CardType.ID_CARD_BACK
 
+#: The licence's issuing authority: printed as a seal with no label of its own; the seal is
+#: named with this label's words (by the local engine and in the generator's truth).
+SEAL_LABEL = Label("发证单位", "issuing_authority", frozenset({DL}), multiline=True)
+
 LABELS: tuple[Label, ...] = (
     Label("公民身份号码", "id_number", frozenset({ID})),
     Label("初次领证日期", "first_issue_date", frozenset({DL})),
@@ -37,7 +42,7 @@ LABELS: tuple[Label, ...] = (
     Label("有效期至", "valid_period", frozenset({DL})),
     Label("签发机关", "issuing_authority", frozenset({BACK}), multiline=True),
     Label("发证机关", "issuing_authority", frozenset({DL}), multiline=True),
-    Label("发证单位", "issuing_authority", frozenset({DL}), multiline=True),
+    SEAL_LABEL,
     Label("姓名", "name", frozenset({ID, DL})),
     Label("性别", "gender", frozenset({ID, DL})),
     Label("民族", "ethnicity", frozenset({ID})),
@@ -47,12 +52,16 @@ LABELS: tuple[Label, ...] = (
     Label("国籍", "nationality", frozenset({DL})),
 )
 
+#: The licence page's title line.
+DL_TITLE = "中华人民共和国机动车驾驶证"
+#: The ID card back's two title lines.
+ID_BACK_TITLE = ("中华人民共和国", "居民身份证")
 #: Titles and other fixed wording: not values, never masked, and they tell the side.
 TITLES: tuple[tuple[str, frozenset[CardType]], ...] = (
-    ("中华人民共和国机动车驾驶证", frozenset({DL})),
+    (DL_TITLE, frozenset({DL})),
     ("机动车驾驶证", frozenset({DL})),
-    ("居民身份证", frozenset({BACK})),
-    ("中华人民共和国", frozenset({BACK, DL})),
+    (ID_BACK_TITLE[1], frozenset({BACK})),
+    (ID_BACK_TITLE[0], frozenset({BACK, DL})),
 )
 
 #: English sub-labels printed under the licence's labels (read only when large enough).
@@ -106,6 +115,18 @@ VALUE_SHAPE = {
 def label_for(field_id: str, card_type: CardType) -> Label | None:
     """The printed label of ``field_id`` on ``card_type`` (the first in the vocabulary)."""
     return next((lab for lab in LABELS if lab.field == field_id and card_type in lab.card_types), None)
+
+
+def printed_labels(card_type: CardType, fields: tuple[str, ...]) -> dict[str, str]:
+    """The words of each field's label on ``card_type`` (:func:`label_for`), in ``fields``' order:
+    what a card of that side prints before each value."""
+    out: dict[str, str] = {}
+    for field_id in fields:
+        label = label_for(field_id, card_type)
+        if label is None:
+            raise ValueError(f"{card_type.value} prints no label for {field_id!r}")
+        out[field_id] = label.text
+    return out
 
 
 def side_votes(labels: list[Label]) -> dict[CardType, float]:

@@ -14,11 +14,11 @@ import threading
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
 
+from redactor.core.companions import SIDECAR_SUFFIX
 from redactor.cos.ratelimit import TokenBucket
 from redactor.emulator.protocol import HOST_RE, ErrorReply, Reply, Request, split_host
 from redactor.emulator.store import Store
 
-SIDECAR_SUFFIX = ".ailicenserec.xml"
 ENGINES = ("replay", "local")
 CARD_TYPES = ("IDCard", "DriverLicense")
 _NO_MATCH = b"<Response><Status>0</Status></Response>"

@@ -11,6 +11,7 @@ Truth values are never read into the results: records carry field ids, never tex
 
 from __future__ import annotations
 
+from redactor.core.companions import TRUTH_SUFFIX
 from redactor.evaluation.aggregate import (
     ALL,
     ALL_HELD_OUT,
@@ -48,14 +49,15 @@ from redactor.evaluation.report import (
     format_report,
 )
 from redactor.evaluation.truth import (
-    KIND_CARD_TYPES,
     NOT_REDACTABLE,
-    TRUTH_SUFFIX,
     Truth,
     TruthCard,
     TruthField,
     load_truth,
+    read_truth,
+    truth_file,
 )
+from redactor.generator.families import KIND_CARD_TYPES
 
 __all__ = [
     "ALL",
@@ -89,8 +91,10 @@ __all__ = [
     "peak_rss_mb",
     "raster_iou",
     "rasterize",
+    "read_truth",
     "run_evaluation",
     "summarise",
     "summarise_families",
+    "truth_file",
     "verify_plan",
 ]

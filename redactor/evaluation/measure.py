@@ -3,7 +3,6 @@ truth; a *silent leak* is an image written as redacted while a sensitive field i
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -27,13 +26,7 @@ from redactor.evaluation.pixels import (
     raster_iou,
     rasterize,
 )
-from redactor.evaluation.truth import (
-    TRUTH_SUFFIX,
-    Truth,
-    TruthCard,
-    TruthField,
-    load_truth,
-)
+from redactor.evaluation.truth import Truth, TruthCard, TruthField, load_truth, read_truth, truth_file
 from redactor.locators.base import LocateRequest, Locator
 from redactor.pipeline import COMPANION_SUFFIXES, locate_fields, second_look
 from redactor.verifiers.base import Verifier, VerifyRequest
@@ -338,7 +331,7 @@ def evaluate_image(
 ) -> ImageResult:
     """Decode (EXIF-upright), locate (timed), plan and measure one image against ``<image>.truth.json``."""
     label = name or path.name
-    truth = load_truth(json.loads(path.with_name(path.name + TRUTH_SUFFIX).read_text("utf-8")))
+    truth = load_truth(read_truth(path))
     try:
         image = decode(path.read_bytes()).image
     except (RedactorError, OSError) as exc:
@@ -359,8 +352,6 @@ def find_images(root: Path, limit: int | None = None) -> list[Path]:
     found = sorted(
         p
         for p in root.rglob("*")
-        if p.suffix.lower() in EXTENSIONS
-        and not p.name.endswith(COMPANION_SUFFIXES)
-        and p.with_name(p.name + TRUTH_SUFFIX).is_file()
+        if p.suffix.lower() in EXTENSIONS and not p.name.endswith(COMPANION_SUFFIXES) and truth_file(p).is_file()
     )
     return found if limit is None else found[:limit]

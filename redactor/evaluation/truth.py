@@ -3,19 +3,18 @@ the photo; values are never read into results."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from redactor.core.companions import TRUTH_SUFFIX
 from redactor.core.fields import PORTRAIT, CardType
 from redactor.core.results import Point
-from redactor.generator.families import LEGACY_FAMILIES
+from redactor.generator.families import KIND_CARD_TYPES, LEGACY_FAMILIES
 
-#: Where an image's ground truth is: next to it, with this suffix.
-TRUTH_SUFFIX = ".truth.json"
 #: Kinds that are never meant to be redacted, only quarantined (or boxed whole): no card at all.
 NOT_REDACTABLE = frozenset({"none"})
-#: Card type of each card kind (truth written before ``IDCardBack`` existed says ``IDCard`` for backs).
-KIND_CARD_TYPES = {"id_front": CardType.ID_CARD, "id_back": CardType.ID_CARD_BACK, "dl_main": CardType.DRIVER_LICENSE}
 
 
 @dataclass(frozen=True)
@@ -69,12 +68,24 @@ def _points(raw: Any) -> tuple[Point, ...]:
 
 def _card(index: int, raw: dict[str, Any], default_kind: str) -> TruthCard:
     kind = str(raw.get("kind") or default_kind)
+    # by kind first: truth written before ``IDCardBack`` existed says ``IDCard`` for backs
     card_type = KIND_CARD_TYPES.get(kind) or (CardType(raw["card_type"]) if raw.get("card_type") else None)
     fields = [TruthField(index, str(f["field"]), _points(f["polygon"])) for f in raw.get("fields") or ()]
     if raw.get("portrait"):
         fields.append(TruthField(index, PORTRAIT, _points(raw["portrait"])))
     family = raw.get("family") or LEGACY_FAMILIES.get(kind)  # truth from before families: the base layout
     return TruthCard(kind, card_type, tuple(fields), None if family is None else str(family))
+
+
+def truth_file(image: Path) -> Path:
+    """Where an image's ground truth is: next to it, ``<image>.truth.json``."""
+    return image.with_name(image.name + TRUTH_SUFFIX)
+
+
+def read_truth(image: Path) -> dict[str, Any]:
+    """The truth dict written next to ``image`` (as :func:`load_truth` reads it)."""
+    data: dict[str, Any] = json.loads(truth_file(image).read_text("utf-8"))
+    return data
 
 
 def load_truth(data: dict[str, Any]) -> Truth:

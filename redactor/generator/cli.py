@@ -59,7 +59,7 @@ def generate_command(
     ] = False,
 ) -> None:
     """Generate synthetic (fake) ID card and driving licence images with exact ground truth."""
-    from redactor.generator.specimens import generate_samples, generate_set  # drawing code: only now
+    from redactor.generator.sets import generate_samples, generate_set  # drawing code: only now
 
     chosen = tuple(k.strip() for k in kinds.split(",") if k.strip())
     unknown = [k for k in chosen if k not in ALL_KINDS]

@@ -6,6 +6,8 @@ without loading fonts.
 
 from __future__ import annotations
 
+from redactor.core.fields import CardType
+
 #: An A4 photocopy page holding an ID card's front above its back (variant ``photocopy``).
 PHOTOCOPY = "photocopy"
 #: Kinds a generated set draws from by default.
@@ -13,6 +15,12 @@ KINDS: tuple[str, ...] = ("id_front", "id_back", "dl_main", PHOTOCOPY, "none")
 #: Several cards (ID fronts and/or licences) in one photo. Opt-in only (not in ``KINDS``).
 MULTI = "multi"
 ALL_KINDS: tuple[str, ...] = (*KINDS, MULTI)
+#: The card type of each card kind (what its truth and its sidecar say).
+KIND_CARD_TYPES: dict[str, CardType] = {
+    "id_front": CardType.ID_CARD,
+    "id_back": CardType.ID_CARD_BACK,
+    "dl_main": CardType.DRIVER_LICENSE,
+}
 #: Card kind -> its layout families. ``*-a`` is the layout the generator drew before families
 #: existed; ``*-h`` families are held out (see :mod:`redactor.generator.heldout`).
 FAMILIES: dict[str, tuple[str, ...]] = {

@@ -13,7 +13,8 @@ keep their geometry out of templates, calibration and thresholds: evaluate on th
 
 from __future__ import annotations
 
-from redactor.generator.render import DlLayout, DlRow, IdBackLayout, IdFrontLayout
+from redactor.generator.idcard import IdBackLayout, IdFrontLayout
+from redactor.generator.licence import DlLayout, DlRow
 
 #: ``idf-h``: the real card's proportions (85.6 x 54 mm on 1000 x 631 px).
 IDF_H = IdFrontLayout(

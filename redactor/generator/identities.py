@@ -12,6 +12,8 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from redactor.core.vocabulary import LABELS, TITLES
+
 #: A fixed "today" so that a seed gives the same card on any day.
 REFERENCE_DATE = date(2024, 6, 30)
 
@@ -93,13 +95,9 @@ STREETS = (
 VILLAGES = ("东山村", "西河村", "南岗村", "北坡村", "新田村", "石桥村", "杨树村", "青山村")
 TOWNS = ("城南镇", "城北镇", "新华镇", "河口镇", "长安镇", "白石镇")
 VEHICLE_CLASSES = ("C1", "C1", "C1", "C2", "C1E", "A1", "A2", "B1", "B2", "C1D", "D", "E")
-#: Labels and fixed words the renderer prints, so the font subset covers them too.
-FIXED_TEXT = (
-    "姓名性别民族出生住址公民身份号码年月日"
-    "中华人民共和国居民身份证签发机关有效期限长期"
-    "中华人民共和国机动车驾驶证证号国籍出生日期初次领证日期准驾车型有效期限发证单位至"
-    "中国公安局分局交通警察支队总队管理号栋单元室楼村组镇省市区"
-)
+#: Fixed words the renderer prints besides the vocabulary's labels and titles (which the font
+#: subset covers too): the birth date's 年月日, 长期 and 至 of a validity, an authority's words.
+FIXED_TEXT = "年月日长期至中国公安局分局交通警察支队总队管理号栋单元室楼村组镇省市区"
 ASCII_TEXT = "".join(chr(c) for c in range(0x20, 0x7F))
 
 
@@ -248,6 +246,8 @@ def make_license(rng: random.Random, holder: Identity | None = None) -> License:
 def pool_characters() -> set[str]:
     """Every character the generator can ever print (the font subset must cover all of them)."""
     chars: set[str] = set(SURNAMES) | set(GIVEN_CHARS) | set(GENDERS) | set("汉") | set(FIXED_TEXT) | set(ASCII_TEXT)
+    for word in (*(label.text for label in LABELS), *(title for title, _ in TITLES)):
+        chars |= set(word)
     for word in (*MINOR_ETHNICITIES, *DISTRICTS, *STREETS, *VILLAGES, *TOWNS, *VEHICLE_CLASSES):
         chars |= set(word)
     for prov in PROVINCES:

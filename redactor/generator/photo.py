@@ -28,6 +28,12 @@ class Placement:
     rotation: int  # coarse clockwise rotation of the card in the image: 0, 90, 180 or 270
 
 
+def corners(size: tuple[int, int]) -> list[Point]:
+    """An image's corners, clockwise from the top left, in continuous pixel coordinates."""
+    w, h = size
+    return [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)]
+
+
 def homography(src: Sequence[Point], dst: Sequence[Point]) -> np.ndarray:
     """The 3x3 matrix mapping four ``src`` points onto four ``dst`` points."""
     rows, rhs = [], []
@@ -50,8 +56,7 @@ def warp(card: Image.Image, h: np.ndarray, size: tuple[int, int]) -> Image.Image
     Strong reductions are done by a Lanczos resize first (a plain transform would alias
     the thin strokes); the warp then uses the homography adjusted for that resize.
     """
-    corners = [(0.0, 0.0), (card.width, 0.0), (card.width, card.height), (0.0, card.height)]
-    dst = apply(h, corners)
+    dst = apply(h, corners(card.size))
     scale = max(math.dist(dst[0], dst[1]) / card.width, math.dist(dst[1], dst[2]) / card.height)
     src_img = card
     if scale < 0.75:
@@ -163,7 +168,8 @@ def _fit_quad(
 
 
 def _card_homography(card: Image.Image, dst: Sequence[Point]) -> np.ndarray:
-    return homography([(0.0, 0.0), (card.width, 0.0), (card.width, card.height), (0.0, card.height)], dst)
+    """The homography putting ``card``'s corners on ``dst``."""
+    return homography(corners(card.size), dst)
 
 
 def _compose(
@@ -260,7 +266,7 @@ def place_scan(card: Image.Image, rng: random.Random, cropped: bool = False) -> 
     margin = rng.randint(30, 80)
     size = (math.ceil(max(xs) - min(xs)) + 2 * margin, math.ceil(max(ys) - min(ys)) + 2 * margin)
     dst = [(x - min(xs) + margin, y - min(ys) + margin) for x, y in quad]
-    h = homography([(0.0, 0.0), (card.width, 0.0), (card.width, card.height), (0.0, card.height)], dst)
+    h = _card_homography(card, dst)
     shade = rng.randint(244, 255)
     canvas = Image.new("RGBA", size, (shade, shade, shade, 255))
     canvas.alpha_composite(warp(card, h, size))

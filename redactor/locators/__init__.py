@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from redactor.core.companions import SIDECAR_SUFFIX
 from redactor.errors import UsageError
-from redactor.locators.base import SIDECAR_SUFFIX, BaseLocator, LocateRequest, Locator
+from redactor.locators.base import BaseLocator, LocateRequest, Locator
 from redactor.locators.memory import StaticLocator
 from redactor.locators.replay import ReplayLocator
 

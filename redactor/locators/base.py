@@ -14,10 +14,9 @@ from typing import Protocol, runtime_checkable
 
 from PIL import Image
 
+from redactor.core.companions import SIDECAR_SUFFIX as SIDECAR_SUFFIX  # the pipeline names it from here
 from redactor.core.fields import CardTypeHint
 from redactor.core.results import Detection, StoredObject
-
-SIDECAR_SUFFIX = ".ailicenserec.xml"
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from redactor.core.ailicenserec import parse_response
+from redactor.core.companions import SIDECAR_SUFFIX
 from redactor.core.results import Detection
 from redactor.errors import LocatorError
-from redactor.locators.base import SIDECAR_SUFFIX, BaseLocator, LocateRequest
+from redactor.locators.base import BaseLocator, LocateRequest
 
 
 class ReplayLocator(BaseLocator):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat as _stat
+from collections.abc import Callable
 from pathlib import Path
 
 from redactor.errors import FileTooLargeError, NotRegularFileError, StorageError
@@ -82,3 +83,14 @@ def is_present(path: Path) -> bool:
     except OSError:
         return False
     return True
+
+
+def companion_reader(path: Path, max_bytes: int) -> Callable[[str], bytes | None]:
+    """What :class:`~redactor.locators.base.LocateRequest` reads files beside a named image with:
+    ``<name><suffix>`` by the image's own rule (links followed), ``None`` when nothing is there."""
+
+    def companion(suffix: str) -> bytes | None:
+        side = path.with_name(path.name + suffix)
+        return read_regular_file(side, max_bytes, follow_links=True) if is_present(side) else None
+
+    return companion

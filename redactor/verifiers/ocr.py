@@ -13,9 +13,10 @@ import statistics
 import numpy as np
 
 from redactor.core.fields import FIELDS_BY_CARD, PORTRAIT, CardType, infer_card_type
+from redactor.core.frame import Box, CardFrame, frame_from_quads
 from redactor.core.geometry import text_height
 from redactor.core.policy import Action
-from redactor.core.portrait import Box, CardFrame, frame_from_quads, pictures_left, red_left
+from redactor.core.remnants import pictures_left, red_left
 from redactor.core.results import Polygon
 from redactor.core.verification import (
     KeptValue,

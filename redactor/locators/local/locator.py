@@ -19,20 +19,13 @@ from __future__ import annotations
 import numpy as np
 
 from redactor.core.fields import PORTRAIT, CardType, CardTypeHint
-from redactor.core.portrait import Box, CardFrame, Found, clear_of, find_portrait, find_seal
+from redactor.core.frame import Box, CardFrame, Found, clear_of
+from redactor.core.portrait import find_portrait, find_seal
 from redactor.core.results import Detection, LocatedField, Polygon
-from redactor.core.vocabulary import KEPT_VALUE, LABELS
+from redactor.core.vocabulary import KEPT_VALUE, LABELS, SEAL_LABEL
 from redactor.locators.base import BaseLocator, LocateRequest
-from redactor.locators.local.cards import (
-    CardReading,
-    Cell,
-    Span,
-    assemble,
-    build_cells,
-    clusters,
-    infer_rows,
-    kept_value_ok,
-)
+from redactor.locators.local.bands import build_cells, infer_rows, kept_value_ok
+from redactor.locators.local.cards import CardReading, Cell, Span, assemble, clusters
 from redactor.locators.local.ocr import OcrModels, crop_line, shared_models
 from redactor.locators.local.reading import Line, LineReader, dominant_axis
 
@@ -326,7 +319,8 @@ def _fields(card: CardReading) -> list[LocatedField]:
             if Box.around(card.frame.to_card(span.quad)).overlaps(seal_box):
                 seal_points.append(span.quad)
         hull = cv2.convexHull(np.vstack(seal_points).astype(np.float32)).reshape(-1, 2)
-        out.append(LocatedField("发证单位", card.seal.score, Polygon.of(hull.tolist()), card_type, "issuing_authority"))
+        seal = Polygon.of(hull.tolist())
+        out.append(LocatedField(SEAL_LABEL.text, card.seal.score, seal, card_type, SEAL_LABEL.field))
     for span in unknown:
         out.append(LocatedField("unexplained text", 90.0, Polygon.of(span.quad.tolist()), card_type, None))
     return out
