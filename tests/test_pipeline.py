@@ -327,3 +327,29 @@ def test_the_readme_report_example_matches_the_report_records():
     assert top_keys == set(row.to_record())
     summary_keys = set(re.findall(r'"(\w+)":', summary_text)) - {"policy_sha256", "verify"}
     assert summary_keys == set(RunSummary().to_record())
+
+
+def test_a_run_in_a_terminal_streams_the_listing_instead_of_listing_up_front(monkeypatch):
+    """Under a terminal the progress display must not list every key first (for a total):
+    rows are finished while the listing is still being read."""
+    import sys
+
+    from redactor.cli import _run_with_progress
+
+    events: list[str] = []
+
+    class Listed(MemoryStorage):
+        def iter_tags(self):
+            for item in super().iter_tags():
+                events.append("listed")
+                yield item
+
+    source = Listed({f"{i:02d}.png": png(i) for i in range(8)})
+    options = RunOptions(stamp_key=TEST_STAMP_KEY, policy=POLICY, locator=StaticLocator(card()), workers=1)
+    runner = BatchRunner(source, MemoryStorage(), MemoryStorage(), options)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    original = runner._finish
+    monkeypatch.setattr(runner, "_finish", lambda row: (events.append("done"), original(row)))
+    summary = _run_with_progress(runner)
+    assert summary.redacted == 8
+    assert events.index("done") < len(events) - 1 - events[::-1].index("listed")  # a row before the last listing

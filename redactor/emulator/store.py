@@ -15,6 +15,7 @@ import os
 import re
 import tempfile
 import threading
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -71,6 +72,9 @@ class Store:
         self._lock = threading.RLock()
         self._index: dict[str, dict[str, ObjectMeta]] = {}
         self._blobs: dict[tuple[str, str], bytes] = {}
+        #: How many times each (bucket, key) was written since the store was opened: what a
+        #: soak counts "written twice" by.
+        self.writes: Counter[tuple[str, str]] = Counter()
         if data_dir is not None:
             data_dir.mkdir(parents=True, exist_ok=True)
             for folder in sorted(data_dir.iterdir()):
@@ -136,6 +140,7 @@ class Store:
             else:
                 self._blobs[(bucket, meta.key)] = data
             self._index[bucket][meta.key] = meta
+            self.writes[(bucket, meta.key)] += 1
 
     @staticmethod
     def _write(path: Path, data: bytes) -> None:

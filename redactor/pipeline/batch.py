@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import threading
 import time
@@ -58,6 +59,8 @@ from redactor.pipeline.manifest import (
 from redactor.pipeline.records import REFUSED, ImageDetails, ReportRow
 from redactor.storage.base import Entry, ObjectStore, Storage
 from redactor.verifiers.base import Verifier
+
+log = logging.getLogger(__name__)
 
 #: The decision of an entry left as it is (unchanged, not an input, an output already there).
 SKIPPED = Decision.SKIPPED.value
@@ -206,7 +209,10 @@ class BatchRunner:
         dest_seen = self._presence(self.dest_objects) if listing else None
         quarantine_seen = self._presence(self.quarantine_objects) if listing else None
         entries: Iterable[Entry] = self.candidates() if keys is None else (Entry(k) for k in keys)
-        self.options.locator.open()
+        try:
+            self.options.locator.open()
+        except Exception as exc:  # a failed clean-up must not stop the run; it is retried next time
+            log.warning("could not clear what an earlier run left (%s); the next run tries again", type(exc).__name__)
         try:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="redactor") as pool:
                 pending: set[Future[ReportRow]] = set()

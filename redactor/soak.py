@@ -1,0 +1,231 @@
+"""``redactor bench soak``: the COS-to-COS run under injected faults and kill -9, counted
+by the emulator itself.
+
+The bundled samples (with their AILicenseRec sidecars, which the emulator replays) are
+copied to ``in/`` N times over; ``redactor run cos://.../in/ cos://.../out/`` with default
+options runs as a child process against the emulator on loopback with the fault mix, is
+killed with SIGKILL K times at random moments, then rerun until a run ends with nothing
+failed. What is counted afterwards, from the emulator's store and the last run's report:
+unmasked copies outside ``in/`` other than the quarantine's (staging leftovers, outputs
+equal to their source or without a genuine stamp), keys written more than once, sources
+with neither an output nor a quarantined copy, and whether the last report accounts for
+every entry below ``in/`` exactly once. Never asserted in tests: it prints figures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from redactor.core.stamps import ObjectHead, genuine
+from redactor.emulator import EmulatorApp, EmulatorConfig, EmulatorServer, Store
+from redactor.emulator.store import ObjectMeta, crc64
+
+#: The fault mix of issue 12's soak: 10% 5xx, 5% SlowDown, 1% resets, 1% truncated bodies.
+DEFAULT_FAULTS = "*:5xx=0.10,slowdown=0.05,reset=0.01,truncate=0.01"
+BUCKET = "soak-1250000000"
+SECRET_ID = "AKIDsoak000000000000000000000000000"  # noqa: S105 - the emulator's test identity
+#: A test secret for the emulator (not a real credential).
+SECRET_KEY = "soak-secret-key-not-a-real-one-000"  # noqa: S105 - a test secret
+#: Reruns after the kills, until one ends with nothing failed.
+MAX_FINAL_RUNS = 6
+
+
+@dataclass
+class SoakResult:
+    objects: int
+    kills: int
+    runs: int
+    seconds: float
+    redacted: int
+    quarantined: int
+    staging_left: int
+    unmasked_outputs: int
+    written_twice: int
+    lost: int
+    report_rows: int
+    report_unique: int
+    entries: int
+    failed_last: int
+
+    def lines(self) -> list[str]:
+        return [
+            f"objects below in/ (images)           {self.objects}",
+            f"kill -9 delivered                     {self.kills}",
+            f"runs in all (killed + final)          {self.runs}",
+            f"wall time                             {self.seconds:.0f} s",
+            f"outputs in out/ / copies in quarantine {self.redacted} / {self.quarantined}",
+            f"staged images left (unmasked)         {self.staging_left}",
+            f"outputs unmasked or without a stamp   {self.unmasked_outputs}",
+            f"keys written more than once           {self.written_twice}",
+            f"sources lost (no output, no copy)     {self.lost}",
+            f"last report: rows / unique / entries  {self.report_rows} / {self.report_unique} / {self.entries}",
+            f"failed in the last run                {self.failed_last}",
+        ]
+
+
+def _samples() -> list[tuple[str, bytes, bytes]]:
+    folder = Path(__file__).resolve().parent.parent / "samples"
+    found = []
+    for image in sorted(folder.iterdir()):
+        sidecar = image.with_name(image.name + ".ailicenserec.xml")
+        if image.suffix in (".jpg", ".png") and sidecar.is_file():
+            found.append((image.name, image.read_bytes(), sidecar.read_bytes()))
+    if not found:
+        raise RuntimeError("the bundled samples are missing (redactor bench soak runs from a checkout)")
+    return found
+
+
+def _put(store: Store, key: str, data: bytes, content_type: str) -> None:
+    import hashlib
+
+    etag = hashlib.md5(data).hexdigest()  # noqa: S324 - COS's ETag
+    store.put(BUCKET, ObjectMeta(key, len(data), etag, crc64(data), time.time(), content_type), data)
+
+
+def soak(
+    objects: int = 1020,
+    kills: int = 20,
+    faults: str = DEFAULT_FAULTS,
+    seed: int = 1,
+    kill_after: tuple[float, float] = (4.0, 15.0),
+    extra: tuple[str, ...] = (),
+) -> SoakResult:
+    """Run the soak (see the module docstring); ``extra``: more ``redactor run`` options."""
+    rng = random.Random(seed)  # noqa: S311 - kill times, not security
+    store = Store()
+    store.create_bucket(BUCKET)
+    samples = _samples()
+    sources: dict[str, bytes] = {}
+    for n in range(objects):
+        name, data, sidecar = samples[n % len(samples)]
+        key = f"in/{n:05d}-{name}"
+        _put(store, key, data, "image/png" if name.endswith(".png") else "image/jpeg")
+        _put(store, key + ".ailicenserec.xml", sidecar, "application/xml")
+        sources[key[3:]] = data
+    setup = Counter(store.writes)
+    config = EmulatorConfig(credentials={SECRET_ID: SECRET_KEY}, ci_engine="replay", faults=faults, seed=seed)
+    started = time.perf_counter()
+    with EmulatorServer(EmulatorApp(store, config)) as server, tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **os.environ,
+            "COS_SECRET_ID": SECRET_ID,
+            "COS_SECRET_KEY": SECRET_KEY,
+            "XDG_CACHE_HOME": tmp,
+            "PYTHONUNBUFFERED": "1",
+        }
+        env.pop("REDACTOR_STAMP_KEY", None)
+        reports = Path(tmp) / "reports"
+
+        def command(n: int) -> list[str]:
+            return [
+                sys.executable,
+                "-m",
+                "redactor",
+                "run",
+                f"cos://{BUCKET}/in/",
+                f"cos://{BUCKET}/out/",
+                "--endpoint",
+                server.url,
+                "--region",
+                "ap-guangzhou",
+                "--report",
+                str(reports / f"run-{n:03d}.jsonl"),
+                *extra,
+            ]
+
+        runs = delivered = 0
+        for _ in range(kills):
+            proc = subprocess.Popen(command(runs), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+            runs += 1
+            time.sleep(rng.uniform(*kill_after))
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                delivered += 1
+            proc.wait()
+        last: dict[str, Any] = {}
+        for _ in range(MAX_FINAL_RUNS):
+            report = reports / f"run-{runs:03d}.jsonl"
+            subprocess.run(command(runs), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)  # noqa: S603
+            runs += 1
+            rows = [json.loads(line) for line in report.read_text("utf-8").splitlines() if line.strip()]
+            last = {"rows": [r for r in rows if "source" in r], "summary": rows[-1].get("summary", {}) if rows else {}}
+            if isinstance(last["summary"], dict) and last["summary"].get("failed") == 0:
+                break
+        seconds = time.perf_counter() - started
+    return _count(store, sources, setup, last, delivered, runs, seconds)
+
+
+def _count(
+    store: Store,
+    sources: dict[str, bytes],
+    setup: Counter[tuple[str, str]],
+    last: dict[str, Any],
+    kills: int,
+    runs: int,
+    seconds: float,
+) -> SoakResult:
+    from redactor.runs import resolve_stamp_key
+
+    key = resolve_stamp_key({"COS_SECRET_ID": SECRET_ID, "COS_SECRET_KEY": SECRET_KEY})
+    listing = {m.key: m for m in store.keys(BUCKET)}
+    outputs = {k[4:]: m for k, m in listing.items() if k.startswith("out/") and not k.startswith("out/.redactor/")}
+    quarantine = {k[len("out.quarantine/") :] for k in listing if k.startswith("out.quarantine/")}
+    unmasked = 0
+    for rel, meta in outputs.items():
+        got = store.get(BUCKET, f"out/{rel}")
+        head = ObjectHead(
+            {k[len("x-cos-meta-") :]: v for k, v in meta.headers.items() if k.startswith("x-cos-meta-")}, meta.etag
+        )
+        if got is None or got[1] == sources.get(rel) or not genuine(head, key):
+            unmasked += 1
+    twice = sum(1 for place, n in store.writes.items() if n - setup.get(place, 0) > 1)
+    lost = sum(1 for rel in sources if rel not in outputs and rel not in quarantine)
+    rows = last.get("rows", [])
+    names = [r["source"] for r in rows]
+    failed = int(last.get("summary", {}).get("failed", -1)) if isinstance(last.get("summary"), dict) else -1
+    return SoakResult(
+        objects=len(sources),
+        kills=kills,
+        runs=runs,
+        seconds=seconds,
+        redacted=len(outputs),
+        quarantined=sum(1 for k in quarantine if not k.endswith(".reason.json")),
+        staging_left=sum(1 for k in listing if k.startswith("redactor-staging/")),
+        unmasked_outputs=unmasked,
+        written_twice=twice,
+        lost=lost,
+        report_rows=len(names),
+        report_unique=len(set(names)),
+        entries=2 * len(sources),
+        failed_last=failed,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m redactor.soak [--objects N] [--kills K] [--faults SPEC] [--seed S]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m redactor.soak", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--objects", type=int, default=1020)
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--faults", default=DEFAULT_FAULTS)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    result = soak(args.objects, args.kills, args.faults, args.seed)
+    print("\n".join(result.lines()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
