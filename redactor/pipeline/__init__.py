@@ -7,12 +7,7 @@ quarantine decision with a reason: nothing unmasked is ever written to the outpu
 
 from __future__ import annotations
 
-from redactor.pipeline.batch import (
-    BatchRunner,
-    RunOptions,
-    RunSummary,
-    default_workers,
-)
+from redactor.pipeline.batch import BatchRunner
 from redactor.pipeline.image import (
     ImageOutcome,
     locate_fields,
@@ -35,6 +30,7 @@ from redactor.pipeline.keys import (
 from redactor.pipeline.manifest import (
     Manifest,
 )
+from redactor.pipeline.options import RunOptions, RunSummary, default_workers
 from redactor.pipeline.records import (
     REFUSED,
     ImageDetails,

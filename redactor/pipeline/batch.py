@@ -6,25 +6,20 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from redactor.core.fields import CardTypeHint
-from redactor.core.imaging import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, decode
-from redactor.core.policy import Policy
+from redactor.core.imaging import decode
 from redactor.core.results import Decision, StoredObject
 from redactor.core.stamps import (
-    QUARANTINED_KEY,
     SKIP_REASON,
     ObjectHead,
     Stamp,
-    StampKey,
     WriteAction,
     content_tag,
     genuine,
@@ -38,7 +33,6 @@ from redactor.errors import (
     StorageError,
     UsageError,
 )
-from redactor.locators.base import Locator
 from redactor.pipeline.image import (
     ImageOutcome,
     redact_image,
@@ -48,7 +42,6 @@ from redactor.pipeline.keys import (
     is_companion_key,
     is_image_key,
     matches,
-    reason_key,
 )
 from redactor.pipeline.manifest import (
     Manifest,
@@ -56,100 +49,14 @@ from redactor.pipeline.manifest import (
     SortedPresence,
     _companions_digest,
 )
+from redactor.pipeline.options import SKIPPED, RunOptions, RunSummary, available_cores
+from redactor.pipeline.quarantine import Quarantine
 from redactor.pipeline.records import REFUSED, ImageDetails, ReportRow
 from redactor.storage.base import Entry, ObjectStore, Storage
-from redactor.verifiers.base import Verifier
 
 log = logging.getLogger(__name__)
 
-#: The decision of an entry left as it is (unchanged, not an input, an output already there).
-SKIPPED = Decision.SKIPPED.value
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    policy: Policy
-    locator: Locator
-    card_type: CardTypeHint = CardTypeHint.AUTO
-    workers: int = 2
-    include: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    dry_run: bool = False
-    overwrite: bool = False
-    in_place: bool = False
-    jpeg_quality: int = DEFAULT_JPEG_QUALITY
-    max_pixels: int = DEFAULT_MAX_PIXELS
-    #: The second look at every masked image (``None``: off, by explicit choice).
-    verifier: Verifier | None = None
-    #: Signs and checks the stamps on object-store outputs (required when a store keeps them).
-    stamp_key: StampKey | None = None
-    #: Images worked on by a core at once (decoding, local location, masks, the second look,
-    #: encoding); ``workers`` beyond it only wait on I/O. ``None``: one per core.
-    cpu_slots: int | None = None
-
-    @property
-    def verify(self) -> str:
-        return "on" if self.verifier is not None else "off"
-
-    def fingerprint(self) -> dict[str, Any]:
-        """What must be unchanged for an earlier output to count as done."""
-        return {
-            "policy_sha256": self.policy.sha256,
-            "engine": self.locator.name,
-            "card_type": self.card_type.value,
-            "jpeg_quality": self.jpeg_quality,
-            "verify": self.verify,
-        }
-
-
-@dataclass
-class RunSummary:
-    """Counts of one run. Every entry is counted once: ``total`` is the sum of redacted,
-    quarantined, failed, refused, skipped_unchanged and ignored."""
-
-    total: int = 0
-    redacted: int = 0
-    quarantined: int = 0
-    failed: int = 0
-    #: Links, special files, bad names, files over the size limit: reported, never read.
-    refused: int = 0
-    skipped_unchanged: int = 0
-    #: Of ``skipped_unchanged``, those an earlier run quarantined (or failed): still in doubt.
-    unchanged_in_doubt: int = 0
-    ignored: int = 0
-    seconds: float = 0.0
-    #: Paid service requests (AILicenseRec calls) the run made, over all images.
-    service_calls: int = 0
-    #: Why the run stopped before the end of the source (a listing that failed): the entries
-    #: reported are all that were seen; a rerun continues.
-    aborted: str | None = None
-    #: Up to a few (source, first reason) pairs of entries in doubt, for the run's last words.
-    examples: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def all_clear(self) -> bool:
-        return (
-            self.quarantined == 0
-            and self.failed == 0
-            and self.refused == 0
-            and self.unchanged_in_doubt == 0
-            and self.aborted is None
-        )
-
-    def to_record(self) -> dict[str, Any]:
-        return {
-            "total": self.total,
-            "redacted": self.redacted,
-            "quarantined": self.quarantined,
-            "failed": self.failed,
-            "refused": self.refused,
-            "skipped_unchanged": self.skipped_unchanged,
-            "unchanged_in_doubt": self.unchanged_in_doubt,
-            "ignored": self.ignored,
-            "seconds": round(self.seconds, 3),
-            "service_calls": self.service_calls,
-            **({"aborted": self.aborted} if self.aborted is not None else {}),
-        }
+log = logging.getLogger(__name__)
 
 
 class BatchRunner:
@@ -173,6 +80,7 @@ class BatchRunner:
         self.source_objects: ObjectStore | None = source if isinstance(source, ObjectStore) else None
         self.dest_objects: ObjectStore | None = dest if isinstance(dest, ObjectStore) else None
         self.quarantine_objects: ObjectStore | None = quarantine if isinstance(quarantine, ObjectStore) else None
+        self._quarantine = None if quarantine is None else Quarantine(quarantine, options.policy.sha256)
         if self.dest_objects is not None and options.stamp_key is None:
             raise UsageError("an object-store destination needs a stamp key (REDACTOR_STAMP_KEY or COS credentials)")
         self.options = options
@@ -250,34 +158,7 @@ class BatchRunner:
         return SortedPresence(store) if store is not None and store.lists_sorted else None
 
     def _finish(self, row: ReportRow) -> None:
-        s = self.summary
-        s.total += 1
-        status = row.decision
-        in_doubt = True
-        if row.image is not None:
-            s.service_calls += row.image.service_calls
-        if status == SKIPPED:
-            if row.previous_decision == Decision.REDACTED.value:
-                s.skipped_unchanged += 1
-                in_doubt = False
-            elif row.previous_decision in (Decision.QUARANTINED.value, Decision.FAILED.value):
-                s.skipped_unchanged += 1
-                s.unchanged_in_doubt += 1
-            else:
-                s.ignored += 1
-                in_doubt = False
-        elif status == Decision.REDACTED.value:
-            s.redacted += 1
-            in_doubt = False
-        elif status == Decision.QUARANTINED.value:
-            s.quarantined += 1
-        elif status == REFUSED:
-            s.refused += 1
-        else:
-            s.failed += 1
-        if in_doubt and len(s.examples) < 5:
-            reasons = row.reasons or ["no reason given"]
-            s.examples.append((row.source, str(reasons[0])))
+        self.summary.add(row)
         self._emit(row.to_record())
         if self.on_progress is not None:
             self.on_progress(row)
@@ -416,13 +297,14 @@ class BatchRunner:
                 self.dest.write(key, outcome.data)
             record.output = key
             record.output_sha256 = hashlib.sha256(outcome.data).hexdigest()
-            self._unquarantine(key, seen, record)
+            if self._quarantine is not None and self._quarantine.release(key, seen.quarantine):
+                record.reasons.append("the copy an earlier run quarantined was removed")
         elif outcome.decision is Decision.QUARANTINED:
             # A stale output from an earlier policy no longer holds: remove it from DST.
             if previous and self.dest.exists(key):
                 self.dest.delete(key)
                 record.reasons.append("earlier output removed from the destination")
-            self._quarantine(key, data, tag, outcome, record, seen)
+            self._keep(key, data, tag, outcome, record, seen.quarantine)
         self.manifest.record({**fingerprint, "source": key, "decision": record.decision, "output_tag": output_tag})
         return record
 
@@ -494,7 +376,7 @@ class BatchRunner:
             return record
         if outcome.decision is not Decision.REDACTED or outcome.data is None:
             if outcome.decision is Decision.QUARANTINED:
-                self._quarantine(key, data, fingerprint.get("source_tag"), outcome, record, _Seen())
+                self._keep(key, data, fingerprint.get("source_tag"), outcome, record, None)
                 record.reasons.append("the original stays in place")
             self.manifest.record({**fingerprint, "source": key, "decision": record.decision})
             return record
@@ -508,6 +390,14 @@ class BatchRunner:
         done = {**fingerprint, "source_tag": content_tag(outcome.data)}
         self.manifest.record({**done, "source": key, "decision": record.decision})
         return record
+
+    def _keep(
+        self, key: str, data: bytes, tag: str | None, outcome: ImageOutcome, record: ReportRow, seen: Presence | None
+    ) -> None:
+        if self._quarantine is None or outcome.decision is not Decision.QUARANTINED:
+            return
+        self._quarantine.keep(key, data, tag, record.reasons, seen)
+        record.quarantine = key
 
     def _redact(
         self,
@@ -547,45 +437,6 @@ class BatchRunner:
         )
         return outcome, replace(base, decision=outcome.decision.value, reasons=list(outcome.reasons), image=details)
 
-    def _quarantine(
-        self, key: str, data: bytes, tag: str | None, outcome: ImageOutcome, record: ReportRow, seen: _Seen
-    ) -> None:
-        """Copy a doubtful original, untouched, to the quarantine with its reasons (the
-        reasons first: a copy never sits in the quarantine without them). Write-once: a copy
-        of this very source already there is not written again."""
-        if self.quarantine is None or outcome.decision is not Decision.QUARANTINED:
-            return
-        reason = {"source": key, "reasons": record.reasons, "policy_sha256": self.options.policy.sha256}
-        body = json.dumps(reason, ensure_ascii=False, indent=1).encode()
-        if self.quarantine.read_optional(reason_key(key)) != body:
-            self.quarantine.write(reason_key(key), body)
-        record.quarantine = key
-        tag = tag or content_tag(data)
-        if self.quarantine_objects is not None:
-            if seen.quarantine is not None and not seen.quarantine.held:
-                head = None
-            else:
-                head = self.quarantine_objects.head(key)
-            if head is not None and head.metadata.get(QUARANTINED_KEY) == tag:
-                return  # this very copy is there already
-            self.quarantine_objects.write(key, data, metadata={QUARANTINED_KEY: tag}, replace=head is not None)
-        else:
-            existing = self.quarantine.read_optional(key) if self.quarantine.exists(key) else None
-            if existing is None or hashlib.sha256(existing).digest() != hashlib.sha256(data).digest():
-                self.quarantine.write(key, data)
-
-    def _unquarantine(self, key: str, seen: _Seen, record: ReportRow) -> None:
-        """Redacted now: an untouched copy an earlier run quarantined must not outlive it."""
-        q = self.quarantine
-        if q is None or (seen.quarantine is not None and not seen.quarantine.held):
-            return
-        if q.read_optional(reason_key(key)) is None:
-            return  # no copy of ours (its reasons are always written first)
-        if q.exists(key):
-            q.delete(key)
-        q.delete(reason_key(key))
-        record.reasons.append("the copy an earlier run quarantined was removed")
-
 
 @dataclass(frozen=True)
 class _Seen:
@@ -603,25 +454,6 @@ class _Marker:
 
 _WRITE_ONCE = _Marker()
 _REPLACE = _Marker()
-
-
-def available_cores() -> int:
-    """The cores this process may run on (a container's CPU set, not the host's count)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
-#: Objects in flight by default when a run talks to object storage or a cloud locator:
-#: enough to hide request latency behind the cores' work (memory stays bounded by the CPU
-#: slots: an object waiting on I/O holds its bytes, not a decoded image).
-IO_WORKERS = 32
-
-
-def default_workers(io_bound: bool) -> int:
-    """``--workers`` when not given: the cores for local work, :data:`IO_WORKERS` for I/O."""
-    return IO_WORKERS if io_bound else available_cores()
 
 
 def _lookup(presence: SortedPresence | None, key: str) -> Presence | None:
