@@ -11,14 +11,14 @@ import datetime as _dt
 import enum
 import functools
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated, Any, Optional, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
 import click
 import typer
 
+from redactor.console import open_report, printable, run_with_progress, summary_line
 from redactor.core.fields import CardTypeHint
 from redactor.core.imaging import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS
 from redactor.core.policy import format_effective_rules, policy_warnings
@@ -29,7 +29,7 @@ from redactor.policy_files import load_policy_option
 from redactor.runs import Places, build_locator, cos_checkpoint, resolve_stamp_key
 
 if TYPE_CHECKING:  # the pipeline and its adapters load when a command runs, not for --help
-    from redactor.pipeline import BatchRunner
+    pass
 
 app = typer.Typer(
     name="redactor",
@@ -322,10 +322,10 @@ def run(
         manifest_path=None if dry_run else checkpoint,
     )
     runner.manifest.open()
-    report_handle = _open_report(report)
+    report_handle = open_report(report)
     runner.report = report_handle
     try:
-        summary = _run_with_progress(runner)
+        summary = run_with_progress(runner)
     finally:
         runner.manifest.close()
         if report_handle is not None:
@@ -336,67 +336,12 @@ def run(
             dest.write(key, report.read_bytes())
         except (RedactorError, OSError) as exc:
             typer.echo(f"redactor: the report could not be uploaded: {exc}", err=True)
-    typer.echo(_summary_line(summary.to_record(), dry_run, report, q), err=True)
+    typer.echo(summary_line(summary.to_record(), dry_run, report, q), err=True)
     if summary.aborted is not None:
-        typer.echo(f"redactor: the run stopped early ({_printable(summary.aborted)}); rerun to continue", err=True)
+        typer.echo(f"redactor: the run stopped early ({printable(summary.aborted)}); rerun to continue", err=True)
     for source_key, reason in summary.examples:
-        typer.echo(f"  {_printable(source_key)}: {_printable(reason)[:200]}", err=True)
+        typer.echo(f"  {printable(source_key)}: {printable(reason)[:200]}", err=True)
     raise typer.Exit(EXIT_OK if summary.all_clear else EXIT_DOUBT)
-
-
-def _open_report(report: Path | None) -> IO[str] | None:
-    """The report file, opened before the run (a report that cannot be written stops the
-    run before anything is done: a UsageError)."""
-    if report is None:
-        return None
-    try:
-        report.parent.mkdir(parents=True, exist_ok=True)
-        return report.open("w", encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write the report {report}: {exc.strerror or type(exc).__name__}") from None
-
-
-def _summary_line(s: dict[str, Any], dry_run: bool, report: Path | None, quarantine: str) -> str:
-    """The run's last words: every count once (they add up to the total)."""
-    if dry_run:
-        done = f"{s['redacted']} would be redacted, {s['quarantined']} would be quarantined"
-    else:
-        done = f"{s['redacted']} redacted, {s['quarantined']} quarantined"
-    unchanged = f"{s['skipped_unchanged']} unchanged"
-    if s["unchanged_in_doubt"]:
-        unchanged += f" ({s['unchanged_in_doubt']} of them in quarantine)"
-    return (
-        f"{s['total']} files: {done}, {s['failed']} failed, {s['refused']} refused, {unchanged}, "
-        f"{s['ignored']} ignored in {s['seconds']:.1f}s"
-        + (" (dry run: nothing written)" if dry_run else "")
-        + (f"; report: {report}" if report else "")
-        + (f"; quarantine: {quarantine}" if s["quarantined"] and not dry_run else "")
-    )
-
-
-def _printable(text: str) -> str:
-    """``text`` with control characters escaped (a file name may hold a newline)."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
-def _run_with_progress(runner: BatchRunner) -> Any:
-    """A live count on a terminal, one summary line otherwise. Keys are never listed up front
-    (for a total): the run streams the listing either way, and keeps learning what the
-    destination holds from its sorted listing instead of one HEAD per object."""
-    if not sys.stderr.isatty():
-        return runner.run()
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        TextColumn("{task.completed} entries"),
-        TimeElapsedColumn(),
-        transient=True,
-    ) as progress:
-        task = progress.add_task("redacting", total=None)
-        runner.on_progress = lambda _record: progress.advance(task)
-        return runner.run()
 
 
 @app.command()

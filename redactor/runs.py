@@ -9,7 +9,7 @@ import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from redactor.core.stamps import StampKey
 from redactor.errors import RedactorError, UsageError
@@ -17,6 +17,7 @@ from redactor.errors import RedactorError, UsageError
 if TYPE_CHECKING:
     from redactor.cos.config import Credentials
     from redactor.locators import Locator
+    from redactor.storage.base import Storage
 
 #: The stamp key, as text (any length), or a file holding it: what signs redactor's stamps.
 STAMP_KEY_ENV = "REDACTOR_STAMP_KEY"
@@ -104,7 +105,7 @@ class Places:
 
     def storages(
         self, endpoint: str | None, region: str | None, *, create: bool, ci_rate: float | None = None
-    ) -> tuple[Any, Any, Any]:
+    ) -> tuple[Storage, Storage, Storage | None]:
         client = None
         if self.src_cos or self.dst_cos or self.q_cos:
             from redactor.cos.factory import make_cos_client
@@ -112,7 +113,7 @@ class Places:
             bucket = (self.src_cos or self.dst_cos or self.q_cos or ("", ""))[0]
             client = make_cos_client(endpoint=endpoint, region=region, bucket=bucket, ci_rate=ci_rate)
 
-        def build(spec: str, place: tuple[str, str] | None, make: bool) -> Any:
+        def build(spec: str, place: tuple[str, str] | None, make: bool) -> Storage:
             if place is not None:
                 from redactor.storage.cos import CosStorage
 

@@ -334,7 +334,7 @@ def test_a_run_in_a_terminal_streams_the_listing_instead_of_listing_up_front(mon
     rows are finished while the listing is still being read."""
     import sys
 
-    from redactor.cli import _run_with_progress
+    from redactor.console import run_with_progress
 
     events: list[str] = []
 
@@ -350,6 +350,6 @@ def test_a_run_in_a_terminal_streams_the_listing_instead_of_listing_up_front(mon
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     original = runner._finish
     monkeypatch.setattr(runner, "_finish", lambda row: (events.append("done"), original(row)))
-    summary = _run_with_progress(runner)
+    summary = run_with_progress(runner)
     assert summary.redacted == 8
     assert events.index("done") < len(events) - 1 - events[::-1].index("listed")  # a row before the last listing

@@ -1,0 +1,68 @@
+"""What ``redactor run`` prints and writes beside the work: the report file, the live count
+on a terminal, and the run's last words."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from redactor.errors import UsageError
+
+if TYPE_CHECKING:
+    from redactor.pipeline import BatchRunner
+
+
+def open_report(report: Path | None) -> IO[str] | None:
+    """The report file, opened before the run (a report that cannot be written stops the
+    run before anything is done: a UsageError)."""
+    if report is None:
+        return None
+    try:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        return report.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write the report {report}: {exc.strerror or type(exc).__name__}") from None
+
+
+def summary_line(s: dict[str, Any], dry_run: bool, report: Path | None, quarantine: str) -> str:
+    """The run's last words: every count once (they add up to the total)."""
+    if dry_run:
+        done = f"{s['redacted']} would be redacted, {s['quarantined']} would be quarantined"
+    else:
+        done = f"{s['redacted']} redacted, {s['quarantined']} quarantined"
+    unchanged = f"{s['skipped_unchanged']} unchanged"
+    if s["unchanged_in_doubt"]:
+        unchanged += f" ({s['unchanged_in_doubt']} of them in quarantine)"
+    return (
+        f"{s['total']} files: {done}, {s['failed']} failed, {s['refused']} refused, {unchanged}, "
+        f"{s['ignored']} ignored in {s['seconds']:.1f}s"
+        + (" (dry run: nothing written)" if dry_run else "")
+        + (f"; report: {report}" if report else "")
+        + (f"; quarantine: {quarantine}" if s["quarantined"] and not dry_run else "")
+    )
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped (a file name may hold a newline)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def run_with_progress(runner: BatchRunner) -> Any:
+    """A live count on a terminal, one summary line otherwise. Keys are never listed up front
+    (for a total): the run streams the listing either way, and keeps learning what the
+    destination holds from its sorted listing instead of one HEAD per object."""
+    if not sys.stderr.isatty():
+        return runner.run()
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        TextColumn("{task.completed} entries"),
+        TimeElapsedColumn(),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("redacting", total=None)
+        runner.on_progress = lambda _record: progress.advance(task)
+        return runner.run()
