@@ -13,7 +13,7 @@ import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
+from typing import Annotated, Any, Optional, TypeVar
 
 import click
 import typer
@@ -27,9 +27,6 @@ from redactor.errors import PolicyError, RedactorError, UsageError
 from redactor.eval_cli import eval_command
 from redactor.policy_files import load_policy_option
 from redactor.runs import Places, build_locator, cos_checkpoint, resolve_stamp_key
-
-if TYPE_CHECKING:  # the pipeline and its adapters load when a command runs, not for --help
-    pass
 
 app = typer.Typer(
     name="redactor",

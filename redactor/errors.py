@@ -29,7 +29,9 @@ branch lives in :mod:`redactor.cos.errors`, beside the XML it parses)::
     │       ├── CosNetworkError      the connection failed; CosTimeoutError
     │       └── CosRetryExhausted    a retryable failure that outlasted its retries
     ├── UsageError                   the caller asked for something that cannot work (DST inside SRC)
-    └── api.NotRedactedError         RedactionResult.raise_for_decision(): quarantined or failed
+    ├── api.NotRedactedError         RedactionResult.raise_for_decision(): quarantined or failed
+    └── scf.EventRetry               the SCF handler: some records failed for a reason a retry
+                                     cures (raised after all were handled, so the platform retries)
 
 The batch pipeline catches every error per image and reports it (``failed`` or
 ``quarantined`` with the reason); the CLI turns usage and environment errors into one line

@@ -35,6 +35,7 @@ from redactor.cos.errors import CosNotFoundError
 from redactor.cos.ports import AsyncCosOperations
 from redactor.errors import UsageError
 from redactor.pipeline import is_companion_key, is_image_key, reason_key
+from redactor.pipeline.records import ImageDetails, ReportRow
 
 
 @dataclass(frozen=True)
@@ -53,17 +54,18 @@ class ObjectOutcome:
         """Where the masked copy went: the name the run report uses (``destination`` stays)."""
         return self.destination
 
-    def to_record(self) -> dict[str, Any]:
-        record: dict[str, Any] = {
-            "source": self.source,
-            "decision": self.decision.value,
-            "reasons": list(self.reasons),
-            "output": self.output,
-            "quarantine": self.quarantine,
-        }
+    def report_row(self) -> ReportRow:
+        """The outcome as a line of a run's report (the same record a batch run writes)."""
+        row = ReportRow(self.source, self.decision.value, list(self.reasons), output=self.output)
+        row.quarantine = self.quarantine
         if self.result is not None:
-            record["fields"] = [f.to_record() for f in self.result.fields]
-        return record
+            card = self.result.card_type.value if self.result.card_type else None
+            fields = [f.to_record() for f in self.result.fields]
+            row.image = ImageDetails(card, None, fields, {}, self.result.verified)
+        return row
+
+    def to_record(self) -> dict[str, Any]:
+        return self.report_row().to_record()
 
 
 def _split(url: str) -> tuple[str, str]:

@@ -40,15 +40,7 @@ class Places:
 
     @classmethod
     def parse(cls, src: str, dst: str, quarantine: str | None) -> Places:
-        if quarantine is None:
-            if _is_cos(dst):
-                bucket, prefix = _cos_place(dst) or ("", "")
-                base = prefix.rstrip("/") or "redactor"
-                quarantine = f"cos://{bucket}/{base}.quarantine/"
-            else:
-                d = Path(os.path.abspath(dst))  # "." and ".." have no name to put .quarantine after
-                quarantine = str(d.parent / f"{d.name or 'redactor'}.quarantine")
-        return cls(src, dst, quarantine)
+        return cls(src, dst, default_quarantine(dst) if quarantine is None else quarantine)
 
     def check_files(self, files: dict[str, Path | None]) -> None:
         """The one rule for the files a run writes (report, checkpoint): never inside a
@@ -128,6 +120,16 @@ class Places:
             build(self.dst, self.dst_cos, create),
             None if self.report_only else build(self.quarantine, self.q_cos, create),
         )
+
+
+def default_quarantine(dst: str) -> str:
+    """Where images in doubt go unless told: beside DST, named ``<DST name>.quarantine``
+    (``cos://<bucket>/<DST prefix>.quarantine/`` for a COS destination)."""
+    if _is_cos(dst):
+        bucket, prefix = _cos_place(dst) or ("", "")
+        return f"cos://{bucket}/{prefix.rstrip('/') or 'redactor'}.quarantine/"
+    d = Path(os.path.abspath(dst))  # "." and ".." have no name to put .quarantine after
+    return str(d.parent / f"{d.name or 'redactor'}.quarantine")
 
 
 def _cos_place(spec: str) -> tuple[str, str] | None:

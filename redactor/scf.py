@@ -95,9 +95,9 @@ class Settings:
         if not dst_url:
             raise UsageError("REDACTOR_DST is not set (cos://<bucket-appid>/<prefix>/)")
         dst = Place.parse(dst_url, "REDACTOR_DST")
-        q_url = (
-            env.get("REDACTOR_QUARANTINE") or f"cos://{dst.bucket}/{dst.prefix.rstrip('/') or 'redactor'}.quarantine/"
-        )
+        from redactor.runs import default_quarantine
+
+        q_url = env.get("REDACTOR_QUARANTINE") or default_quarantine(f"cos://{dst.bucket}/{dst.prefix}")
         sources = tuple(
             Place.parse(u, "REDACTOR_SOURCE") for u in env.get("REDACTOR_SOURCE", "").split(",") if u.strip()
         )
