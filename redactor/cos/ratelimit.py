@@ -53,6 +53,12 @@ class TokenBucket:
                 return True
             return False
 
+    def available(self) -> float:
+        """Tokens there now (negative: in debt), e.g. to see whether a burst is spent."""
+        with self._lock:
+            self._refill()
+            return self._tokens
+
     def acquire(self, sleep: Callable[[float], None] = time.sleep) -> None:
         wait = self.reserve()
         if wait > 0:

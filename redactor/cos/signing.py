@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -92,14 +93,59 @@ def sign(
     key_time = f"{start};{end}"
     param_items = list(params.items()) if isinstance(params, Mapping) else list(params)
     header_items = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
+    signature, header_list, param_list = _signature(
+        secret_key, key_time, key_time, method, path, param_items, header_items
+    )
+    return Signature(key_time, header_list, param_list, signature, secret_id)
+
+
+def _signature(
+    secret_key: str,
+    key_time: str,
+    sign_time: str,
+    method: str,
+    path: str,
+    param_items: list[tuple[str, str]],
+    header_items: list[tuple[str, str]],
+) -> tuple[str, str, str]:
+    """(signature, header list, param list): SignKey over ``key_time`` (q-key-time), StringToSign
+    over ``sign_time`` (q-sign-time). Clients send the two equal; a server must still use each
+    for its own part, or either could be rewritten without breaking the signature."""
     http_params, param_list = canonical(param_items)
     http_headers, header_list = canonical(header_items)
     sign_key = hmac.new(secret_key.encode("utf-8"), key_time.encode("utf-8"), hashlib.sha1).hexdigest()
     http_string = f"{method.lower()}\n{path}\n{http_params}\n{http_headers}\n"
     digest = hashlib.sha1(http_string.encode("utf-8")).hexdigest()  # noqa: S324 - the protocol mandates SHA-1
-    string_to_sign = f"sha1\n{key_time}\n{digest}\n"
+    string_to_sign = f"sha1\n{sign_time}\n{digest}\n"
     signature = hmac.new(sign_key.encode("utf-8"), string_to_sign.encode("utf-8"), hashlib.sha1).hexdigest()
-    return Signature(key_time, header_list, param_list, signature, secret_id)
+    return signature, header_list, param_list
+
+
+#: ``<start>;<end>``, Unix seconds in ASCII decimal (no sign, no spaces, at most 12 digits).
+_WINDOW_RE = re.compile(r"([0-9]{1,12});([0-9]{1,12})")
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """A ``q-sign-time`` or ``q-key-time`` value: valid from ``start`` to ``end`` inclusive."""
+
+    start: int
+    end: int
+
+    @classmethod
+    def parse(cls, text: str | None) -> TimeWindow | None:
+        """``None`` for anything but ``<digits>;<digits>`` with start <= end."""
+        match = _WINDOW_RE.fullmatch(text or "")
+        if match is None:
+            return None
+        start, end = int(match.group(1)), int(match.group(2))
+        return cls(start, end) if start <= end else None
+
+    def contains(self, now: float) -> bool:
+        return self.start <= now <= self.end
+
+    def within(self, other: TimeWindow) -> bool:
+        return other.start <= self.start and self.end <= other.end
 
 
 def parse_authorization(value: str) -> dict[str, str]:
@@ -121,14 +167,15 @@ def verify(
     params: Iterable[tuple[str, str]],
     headers: Mapping[str, str],
 ) -> bool:
-    """Recompute a signature from the names the request lists (server side); constant-time compare."""
+    """Recompute a signature from the names the request lists (server side); constant-time compare.
+
+    SignKey comes from ``q-key-time`` and StringToSign carries ``q-sign-time``, each as sent
+    (no fallback from one to the other): both are covered by the signature. Whether now lies
+    within them is the caller's check."""
     if fields.get("q-sign-algorithm") != "sha1":
         return False
-    key_time = fields.get("q-key-time") or fields.get("q-sign-time") or ""
-    try:
-        start_s, end_s = key_time.split(";")
-        start, end = int(start_s), int(end_s)
-    except ValueError:
+    key_time, sign_time = fields.get("q-key-time", ""), fields.get("q-sign-time", "")
+    if TimeWindow.parse(key_time) is None or TimeWindow.parse(sign_time) is None:
         return False
     wanted_params = [p for p in fields.get("q-url-param-list", "").split(";") if p]
     wanted_headers = [h for h in fields.get("q-header-list", "").split(";") if h]
@@ -146,14 +193,5 @@ def verify(
         if name not in lower_headers:
             return False
         header_items.append((name, lower_headers[name]))
-    expected = sign(
-        secret_id=fields.get("q-ak", ""),
-        secret_key=secret_key,
-        method=method,
-        path=path,
-        params=param_items,
-        headers=header_items,
-        start=start,
-        end=end,
-    )
-    return hmac.compare_digest(expected.signature, fields.get("q-signature", ""))
+    expected, _, _ = _signature(secret_key, key_time, sign_time, method, path, param_items, header_items)
+    return hmac.compare_digest(expected, fields.get("q-signature", ""))

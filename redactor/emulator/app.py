@@ -38,6 +38,7 @@ from redactor.emulator.protocol import (
     xml_doc,
 )
 from redactor.emulator.recognition import ENGINES, Recognition
+from redactor.emulator.stats import STATS_PATH, Counters
 from redactor.emulator.store import Store
 
 __all__ = ["ENGINES", "EmulatorApp", "EmulatorConfig", "credentials_from_env"]
@@ -67,6 +68,7 @@ class EmulatorApp:
         self.multipart = Multipart(self.store, lambda: self.clock())
         self._temporary: dict[str, tuple[str, str]] = {}
         self._counter = itertools.count(1)
+        self.counters = Counters()
         self._lock = threading.Lock()
 
     # -- configuration -------------------------------------------------------------------------------
@@ -102,12 +104,16 @@ class EmulatorApp:
                 break
         request_id = self._request_id()
         request = self._parse(scope, bytes(body))
+        if request.path_style and request.method == "GET" and request.path == STATS_PATH:
+            await self._send(send, request, self._stats(), request_id, truncate=False)
+            return
         op = self._op(request)
         delay = self.config.latency_ms + self.faults.latency_ms(op)
         if delay > 0:
             await asyncio.sleep(delay / 1000.0)
         fault = self.faults.draw(op)
         if fault is Fault.RESET or (fault is Fault.TRUNCATE and request.method == "HEAD"):
+            self.counters.record(request, op, "reset")
             await self._reset(send)
         try:
             if fault is Fault.ERROR:
@@ -117,7 +123,13 @@ class EmulatorApp:
             reply = await self._handle(request)
         except ErrorReply as exc:
             reply = self._error(request, request_id, exc)
+        self.counters.record(request, op, "truncated" if fault is Fault.TRUNCATE else reply.status)
         await self._send(send, request, reply, request_id, truncate=fault is Fault.TRUNCATE)
+
+    def _stats(self) -> Reply:
+        limiter = self.recognition.limiter
+        tokens = None if limiter is None else limiter.available()
+        return Reply(200, self.counters.to_json(tokens), [("Content-Type", "application/json")])
 
     @staticmethod
     async def _reset(send: Send) -> None:

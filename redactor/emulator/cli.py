@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -41,35 +42,45 @@ def emulator_command(
         Optional[str],
         typer.Option(help="SecretId accepted (default: $COS_SECRET_ID, then $TENCENTCLOUD_SECRET_ID)."),
     ] = None,
+    secret_key_file: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="Read the SecretKey accepted from this file (its first line), with --secret-id. "
+            "Default: $COS_SECRET_KEY, then $TENCENTCLOUD_SECRET_KEY.",
+            metavar="PATH",
+        ),
+    ] = None,
     secret_key: Annotated[
         Optional[str],
-        typer.Option(help="SecretKey accepted (default: $COS_SECRET_KEY, then $TENCENTCLOUD_SECRET_KEY)."),
+        typer.Option(
+            help="SecretKey accepted. Discouraged: a command line is visible to every user in ps; "
+            "prefer $COS_SECRET_KEY or --secret-key-file.",
+        ),
     ] = None,
 ) -> None:
-    """Serve a local Tencent COS + AILicenseRec emulator (private buckets, signed requests, faults)."""
-    from redactor.emulator.app import EmulatorApp, EmulatorConfig, credentials_from_env  # only when serving
+    """Serve a local Tencent COS + AILicenseRec emulator (private buckets, signed requests, faults).
+
+    Credentials: COS_SECRET_ID/COS_SECRET_KEY (or TENCENTCLOUD_SECRET_ID/_KEY) from the
+    environment, or --secret-id with --secret-key-file.
+    """
+    from redactor.emulator.app import EmulatorApp, EmulatorConfig  # only when serving
     from redactor.emulator.faults import parse_faults
     from redactor.emulator.server import EmulatorServer
     from redactor.emulator.store import Store
 
-    if (secret_id is None) != (secret_key is None):
-        raise typer.BadParameter("give both --secret-id and --secret-key, or neither")
-    pair = (secret_id, secret_key) if secret_id and secret_key else credentials_from_env(os.environ)
-    if pair is None:
-        typer.echo("error: no credentials: give --secret-id/--secret-key or set COS_SECRET_ID/COS_SECRET_KEY", err=True)
-        raise typer.Exit(2)
+    pair = credentials(secret_id, secret_key_file, secret_key, os.environ)
     if ci_engine not in ENGINES:
-        raise typer.BadParameter(f"expected one of {', '.join(ENGINES)}", param_hint="--ci-engine")
+        raise _bad(f"expected one of {', '.join(ENGINES)}", "--ci-engine")
     try:
         parse_faults(faults)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--faults") from None
+        raise _bad(str(exc), "--faults") from None
     store = Store(data)
     for name in bucket or []:
         try:
             store.create_bucket(name)
         except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--bucket") from None
+            raise _bad(str(exc), "--bucket") from None
     config = EmulatorConfig({pair[0]: pair[1]}, latency, ci_engine, ci_rate, faults, seed)
     server = EmulatorServer(EmulatorApp(store, config), host=host, port=port, log_level="info")
     url = server.start()
@@ -81,3 +92,54 @@ def emulator_command(
         pass
     finally:
         server.stop()
+
+
+#: What a command line shows: to every local user (ps, /proc/<pid>/cmdline), and often to logs.
+CMDLINE_WARNING = (
+    "warning: --secret-key is visible to every user of this machine in ps; "
+    "set COS_SECRET_KEY in the environment or use --secret-key-file PATH instead"
+)
+
+
+def credentials(
+    secret_id: str | None, key_file: Path | None, secret_key: str | None, environ: Mapping[str, str]
+) -> tuple[str, str]:
+    """The (SecretId, SecretKey) to accept: --secret-id with --secret-key-file (or, still
+    accepted because documented, --secret-key, with a warning), else the environment.
+    Errors name the option or the file, never a value."""
+    from redactor.emulator.app import credentials_from_env
+
+    if key_file is not None and secret_key is not None:
+        raise _bad("give --secret-key-file or --secret-key, not both", "--secret-key-file")
+    explicit = key_file is not None or secret_key is not None
+    if explicit != (secret_id is not None):
+        raise _bad("give --secret-id with --secret-key-file (or --secret-key), or neither", "--secret-id")
+    if secret_key is not None:
+        typer.echo(f"redactor emulator: {CMDLINE_WARNING}", err=True)
+    if key_file is not None:
+        try:
+            lines = key_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise _bad(f"cannot read {key_file}: {reason}", "--secret-key-file") from None
+        secret_key = lines[0].strip() if lines else ""
+        if not secret_key:
+            raise _bad(f"{key_file} holds no key on its first line", "--secret-key-file")
+    if secret_id is not None and secret_key:
+        return secret_id, secret_key
+    pair = credentials_from_env(environ)
+    if pair is None:
+        typer.echo(
+            "redactor emulator: error: no credentials: set COS_SECRET_ID/COS_SECRET_KEY, "
+            "or give --secret-id with --secret-key-file",
+            err=True,
+        )
+        raise typer.Exit(2)
+    return pair
+
+
+def _bad(message: str, option: str) -> typer.Exit:
+    """A usage error as one line and exit 2 (typer's BadParameter raised in a command body
+    would reach the CLI's guard as an internal error)."""
+    typer.echo(f"redactor emulator: error: {option}: {message}", err=True)
+    return typer.Exit(2)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -91,12 +92,16 @@ def spawn_emulator(
     data_dir: Path, buckets: Sequence[str], secret_id: str, secret_key: str, *extra: str, timeout: float = 60.0
 ) -> tuple[subprocess.Popen[str], str]:
     """``redactor emulator`` in its own process (as a real service, and one that survives the
-    death of its clients), on a free loopback port; returns the process and its URL."""
+    death of its clients), on a free loopback port; returns the process and its URL. The
+    credentials go through its environment, never its command line (which ps shows)."""
     command = [sys.executable, "-m", "redactor.cli", "emulator", "--port", "0", "--data", str(data_dir)]
     for bucket in buckets:
         command += ["--bucket", bucket]
-    command += ["--secret-id", secret_id, "--secret-key", secret_key, *extra]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # noqa: S603
+    command += list(extra)
+    env = {**os.environ, "COS_SECRET_ID": secret_id, "COS_SECRET_KEY": secret_key}
+    proc = subprocess.Popen(  # noqa: S603
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
     assert proc.stdout is not None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

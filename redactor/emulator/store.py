@@ -37,13 +37,76 @@ def _crc64_table() -> list[int]:
 _CRC64_TABLE = _crc64_table()
 
 
-def crc64(data: bytes, crc: int = 0) -> int:
-    """CRC-64/XZ (what COS reports in ``x-cos-hash-crc64ecma``); ``crc`` continues a previous value."""
+_MASK64 = 0xFFFFFFFFFFFFFFFF
+#: From this size on, blocks are hashed side by side with numpy (a byte loop over a 600 KB
+#: photo took 60 ms of the emulator's single event loop: the emulator, not the client, was
+#: then what a benchmark measured).
+_VECTOR_FROM = 32 * 1024
+#: Per block length: 8 tables advancing a CRC state over that many zero bytes, byte by byte.
+_ADVANCE: dict[int, list[list[int]]] = {}
+
+
+def _crc_bytes(state: int, data: bytes) -> int:
     table = _CRC64_TABLE
-    value = crc ^ 0xFFFFFFFFFFFFFFFF
     for byte in data:
-        value = table[(value ^ byte) & 0xFF] ^ (value >> 8)
-    return value ^ 0xFFFFFFFFFFFFFFFF
+        state = table[(state ^ byte) & 0xFF] ^ (state >> 8)
+    return state
+
+
+def _advance_tables(length: int) -> list[list[int]]:
+    """The state after ``length`` zero bytes is linear in the state (GF(2)): tabulate it per
+    byte of the state, from the 64 single-bit states pushed through ``length`` zeros at once."""
+    import numpy as np
+
+    tables = _ADVANCE.get(length)
+    if tables is None:
+        table = np.array(_CRC64_TABLE, dtype=np.uint64)
+        states = np.array([1 << bit for bit in range(64)], dtype=np.uint64)
+        for _ in range(length):
+            states = table[(states & np.uint64(0xFF)).astype(np.intp)] ^ (states >> np.uint64(8))
+        bits = [int(x) for x in states]
+        tables = []
+        for j in range(8):
+            row = [0] * 256
+            for b in range(1, 256):
+                row[b] = row[b & (b - 1)] ^ bits[8 * j + (b & -b).bit_length() - 1]
+            tables.append(row)
+        _ADVANCE[length] = tables
+    return tables
+
+
+def crc64(data: bytes, crc: int = 0) -> int:
+    """CRC-64/XZ (what COS reports in ``x-cos-hash-crc64ecma``); ``crc`` continues a previous value.
+
+    Large bodies are cut into equal blocks whose CRCs (from a zero state) numpy computes side
+    by side; they are then chained: state = advance(state, block length) ^ block CRC."""
+    state = crc ^ _MASK64
+    if len(data) >= _VECTOR_FROM:
+        import numpy as np
+
+        block = 1 << min(12, (len(data).bit_length() + 1) // 2)
+        count = len(data) // block
+        blocks = np.frombuffer(data, dtype=np.uint8, count=count * block).reshape(count, block)
+        table = np.array(_CRC64_TABLE, dtype=np.uint64)
+        partial = np.zeros(count, dtype=np.uint64)
+        for j in range(block):
+            partial = table[((partial ^ blocks[:, j]) & np.uint64(0xFF)).astype(np.intp)] ^ (partial >> np.uint64(8))
+        t0, t1, t2, t3, t4, t5, t6, t7 = _advance_tables(block)
+        for value in partial.tolist():
+            s = state
+            state = (
+                t0[s & 255]
+                ^ t1[(s >> 8) & 255]
+                ^ t2[(s >> 16) & 255]
+                ^ t3[(s >> 24) & 255]
+                ^ t4[(s >> 32) & 255]
+                ^ t5[(s >> 40) & 255]
+                ^ t6[(s >> 48) & 255]
+                ^ t7[s >> 56]
+                ^ value
+            )
+        data = bytes(memoryview(data)[count * block :])
+    return _crc_bytes(state, data) ^ _MASK64
 
 
 def valid_bucket(name: str) -> bool:
