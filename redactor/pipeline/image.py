@@ -4,8 +4,8 @@ error on the way becomes a quarantine decision with a reason."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -95,26 +95,52 @@ def redact_image(
                     early.size = header.size
                     return early
                 detection = early
-        with cpu():
-            decoded = decode(data, max_pixels=max_pixels)
     except ImageError as exc:
         return ImageOutcome(Decision.QUARANTINED, (f"unreadable image: {exc}",), timings_ms=timings)
-    t1 = time.perf_counter()
-    timings["decode"] = (t1 - t0) * 1000 - timings.get("locate", 0.0)
-    upright = decoded.image
-    if detection is None:
-        if stored is not None:
-            # The stored bytes are the pixels we mask only when no EXIF rotation was applied.
-            in_kind = decoded.format in SERVICE_FORMATS
-            stored = StoredObject(stored.bucket, stored.key, as_decoded=decoded.orientation == 1 and in_kind)
-        with nullcontext() if locator.io_bound else cpu():
-            located = _located(locator, replace(request, image=upright, stored=stored), timings)
-        if isinstance(located, ImageOutcome):
-            located.size = upright.size
-            return located
-        detection = located
-    with cpu():
+    slot = _Slot(cpu())
+    with slot:  # one core slot from decoding to encoding, left only while a service answers
+        try:
+            decoded = decode(data, max_pixels=max_pixels)
+        except ImageError as exc:
+            return ImageOutcome(Decision.QUARANTINED, (f"unreadable image: {exc}",), timings_ms=timings)
+        t1 = time.perf_counter()
+        timings["decode"] = (t1 - t0) * 1000 - timings.get("locate", 0.0)
+        upright = decoded.image
+        if detection is None:
+            if stored is not None:
+                # The stored bytes are the pixels we mask only when no EXIF rotation was applied.
+                in_kind = decoded.format in SERVICE_FORMATS
+                stored = StoredObject(stored.bucket, stored.key, as_decoded=decoded.orientation == 1 and in_kind)
+            with slot.left() if locator.io_bound else nullcontext():
+                located = _located(locator, replace(request, image=upright, stored=stored), timings)
+            if isinstance(located, ImageOutcome):
+                located.size = upright.size
+                return located
+            detection = located
         return _mask(decoded, detection, policy, locator, card_type, jpeg_quality, verifier, timings)
+
+
+class _Slot:
+    """A core slot held across one image's CPU work, that can be left for a while."""
+
+    def __init__(self, manager: AbstractContextManager[object]) -> None:
+        self._manager = manager
+
+    def __enter__(self) -> _Slot:
+        self._manager.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._manager.__exit__(None, None, None)
+
+    @contextmanager
+    def left(self) -> Iterator[None]:
+        """Give the slot to another image while this one waits on I/O."""
+        self._manager.__exit__(None, None, None)
+        try:
+            yield
+        finally:
+            self._manager.__enter__()
 
 
 def _located(locator: Locator, request: LocateRequest, timings: dict[str, float]) -> Detection | ImageOutcome:
