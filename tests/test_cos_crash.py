@@ -71,7 +71,13 @@ def test_killed_runs_resume_to_a_complete_correct_state(tmp_path):
             progress = []
             for _ in range(5):
                 run = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                time.sleep(rng.uniform(1.3, 2.0))  # start-up (imports) takes about a second
+                # kill once this run has written something (start-up time varies with the
+                # machine's load), at a random moment after that
+                before = progress[-1] if progress else 0
+                deadline = time.monotonic() + 60
+                while sum(1 for _ in client.iter_objects(BUCKET, "out/")) <= before and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                time.sleep(rng.uniform(0.0, 0.4))
                 run.send_signal(signal.SIGKILL)
                 run.wait()
                 done = sum(1 for _ in client.iter_objects(BUCKET, "out/"))
