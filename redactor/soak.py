@@ -213,7 +213,7 @@ def _count(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m redactor.soak [--objects N] [--kills K] [--faults SPEC] [--seed S]``."""
+    """``python -m redactor.soak [--objects N] [--kills K] [--faults SPEC] [--seed S] [-- RUN OPTIONS]``."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m redactor.soak", description=__doc__.split("\n\n")[0])
@@ -221,8 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--faults", default=DEFAULT_FAULTS)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("run_options", nargs="*", help="more `redactor run` options, after --")
     args = parser.parse_args(argv)
-    result = soak(args.objects, args.kills, args.faults, args.seed)
+    result = soak(args.objects, args.kills, args.faults, args.seed, extra=tuple(args.run_options))
     print("\n".join(result.lines()))
     return 0
 
