@@ -8,9 +8,7 @@ environment errors (one line on stderr, nothing processed); 3 an internal error 
 from __future__ import annotations
 
 import datetime as _dt
-import enum
 import functools
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +17,7 @@ from typing import Annotated, Any, Optional, TypeVar
 import click
 import typer
 
-from redactor.console import open_report, printable, run_with_progress, summary_line
+from redactor.console import VerifyMode, open_report, printable, run_with_progress, summary_line
 from redactor.core.fields import CardTypeHint
 from redactor.core.imaging import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS
 from redactor.core.policy import format_effective_rules, policy_warnings
@@ -54,6 +52,8 @@ def _guarded(command: _F) -> _F:
         try:
             return command(*args, **kwargs)
         except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except typer.BadParameter:  # typer's bundled click: its own usage errors, printed by typer
             raise
         except RedactorError as exc:
             raise _fail(str(exc)) from None
@@ -136,11 +136,6 @@ CardTypeOption = Annotated[
         metavar="TYPE",
     ),
 ]
-
-
-class VerifyMode(str, enum.Enum):
-    ON = "on"
-    OFF = "off"
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
@@ -393,76 +388,12 @@ def policy_check(
         typer.echo(f"warning: {warning}", err=True)
 
 
-@app.command()
-@_guarded
-def bench(
-    what: Annotated[
-        str, typer.Argument(help="masking (the masking stage), cos (COS to COS at steady state) or cos-memory.")
-    ] = "masking",
-    iterations: Annotated[int, typer.Option(min=3, help="masking: timed repetitions per variant.")] = 30,
-    objects: Annotated[
-        Optional[int],
-        typer.Option(min=10, help="cos: source keys (default: enough for the window); cos-memory: objects (300)."),
-    ] = None,
-    workers: Annotated[
-        Optional[int],
-        typer.Option(
-            min=1, help="cos: --workers of the measured run (default: the run's own default); cos-memory: 32."
-        ),
-    ] = None,
-    duration: Annotated[
-        Optional[float], typer.Option(min=1, help="cos: seconds of the measured steady-state window (30).")
-    ] = None,
-    warmup: Annotated[
-        Optional[float],
-        typer.Option(min=0, help="cos: seconds of the run never measured (10); the cap's burst is also excluded."),
-    ] = None,
-    latency: Annotated[
-        Optional[float], typer.Option(min=0, help="cos: milliseconds the emulator adds to every request (50).")
-    ] = None,
-    ci_cap: Annotated[
-        Optional[float], typer.Option(min=0, help="cos: AILicenseRec requests/s the emulator allows (100; 0: no cap).")
-    ] = None,
-    verify: Annotated[
-        VerifyMode,
-        typer.Option("--verify", help="cos: the run's --verify, and the CPU floor's.", case_sensitive=False),
-    ] = VerifyMode.ON,
-    quick: Annotated[
-        bool, typer.Option("--quick", help="cos: a smoke run of a few seconds (small images; figures not meaningful).")
-    ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """Benchmarks that print figures side by side from one run (asserting nothing)."""
-    from redactor.bench import cos_memory_benchmark, masking_benchmark
-
-    if what == "masking":
-        result = masking_benchmark(iterations=iterations)
-    elif what == "cos":
-        from redactor.bench_cos import CosBenchOptions, cos_benchmark
-
-        given = {
-            "workers": workers,
-            "objects": objects,
-            "duration_s": duration,
-            "warmup_s": warmup,
-            "latency_ms": latency,
-            "ci_cap": ci_cap,
-        }
-        chosen: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
-        chosen["verify"] = verify is VerifyMode.ON
-        bench_options = CosBenchOptions.quick(**chosen) if quick else CosBenchOptions(**chosen)
-        result = cos_benchmark(bench_options).as_dict()
-    elif what == "cos-memory":
-        result = cos_memory_benchmark(objects or 300, workers or 32)
-    else:
-        raise _fail(f"unknown benchmark {what!r}: masking, cos or cos-memory")
-    typer.echo(json.dumps(result, indent=1) if as_json else result["text"])
-
-
 def _register_commands() -> None:
     """The commands defined beside their subsystems, with the same one-line error ending."""
+    from redactor.bench_cli import bench_command
     from redactor.generator.cli import generate_command
 
+    app.command("bench")(_guarded(bench_command))
     app.command("eval")(_guarded(eval_command))
     app.command("emulator")(_guarded(emulator_command))
     app.command("generate", help="Render synthetic specimen cards with ground truth (never real people).")(

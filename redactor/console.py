@@ -3,11 +3,20 @@ on a terminal, and the run's last words."""
 
 from __future__ import annotations
 
+import enum
 import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from redactor.errors import UsageError
+
+
+class VerifyMode(str, enum.Enum):
+    """``--verify``: the second look on (the default) or off, by explicit choice."""
+
+    ON = "on"
+    OFF = "off"
+
 
 if TYPE_CHECKING:
     from redactor.pipeline import BatchRunner
