@@ -31,3 +31,18 @@ ID_CARD_BOXES = {
 
 #: The stamp key of tests that write to object stores (a run refuses one without a key).
 TEST_STAMP_KEY = StampKey.derived("redactor tests: not a real secret")
+
+
+def count_puts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every key our COS client PUTs from now on, in order (a test sees what was written)."""
+    from redactor.cos.client import CosClient
+
+    puts: list[str] = []
+    original = CosClient.put_object
+
+    def counting(self, bucket, key, *args, **kwargs):
+        puts.append(key)
+        return original(self, bucket, key, *args, **kwargs)
+
+    monkeypatch.setattr(CosClient, "put_object", counting)
+    return puts

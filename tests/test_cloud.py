@@ -17,7 +17,7 @@ from redactor.cos.config import CosConfig, Credentials
 from redactor.cos.errors import CosAccessDeniedError, CosError, NoSuchKeyError
 from redactor.emulator import EmulatorApp, EmulatorConfig, EmulatorServer, Store
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, count_puts
 
 BUCKET = "redact-1250000000"
 SECRET_ID = "AKIDtestcloud0000000000000000000000"
@@ -171,14 +171,7 @@ def test_in_place_with_the_cos_engine_stages_nothing(tmp_path, monkeypatch):
                 client.put_object(BUCKET, f"live/{name}", (SAMPLES / name).read_bytes())
                 sidecar = (SAMPLES / f"{name}.ailicenserec.xml").read_bytes()
                 client.put_object(BUCKET, f"live/{name}.ailicenserec.xml", sidecar)
-        puts: list[str] = []
-        original = CosClient.put_object
-
-        def counting(self, bucket, key, *args, **kwargs):
-            puts.append(key)
-            return original(self, bucket, key, *args, **kwargs)
-
-        monkeypatch.setattr(CosClient, "put_object", counting)
+        puts = count_puts(monkeypatch)
         live = f"cos://{BUCKET}/live/"
         result = CliRunner().invoke(
             app, ["run", live, live, "--in-place", "--endpoint", server.url, "--region", "ap-guangzhou"]

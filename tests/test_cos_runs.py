@@ -14,7 +14,7 @@ from redactor.cos.config import CosConfig, Credentials
 from redactor.emulator import EmulatorApp, EmulatorConfig, EmulatorServer, Store
 from redactor.evaluation import find_images
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, count_puts
 
 BUCKET = "archive-1250000000"
 SECRET_ID = "AKIDcosruns000000000000000000000000"
@@ -68,14 +68,7 @@ def test_cos_to_cos_redacts_stamps_quarantines_and_resumes_without_puts(cos, mon
     (checkpoint,) = (tmp_path / "cache" / "redactor" / "checkpoints").glob("*.jsonl")
     assert len(checkpoint.read_text().splitlines()) == 12  # one line per image handled
 
-    puts: list[str] = []
-    original = CosClient.put_object
-
-    def counting(self, bucket, key, *args, **kwargs):
-        puts.append(key)
-        return original(self, bucket, key, *args, **kwargs)
-
-    monkeypatch.setattr(CosClient, "put_object", counting)
+    puts = count_puts(monkeypatch)
     second = runner.invoke(app, ["run", f"cos://{BUCKET}/in/", f"cos://{BUCKET}/out/"])
     assert [k for k in puts if k.startswith("out/")] == []
     assert "12 unchanged (2 of them in quarantine)" in second.output  # nothing redone, each counted once
@@ -128,14 +121,7 @@ def test_in_place_replaces_only_verified_masked_copies(cos, monkeypatch, tmp_pat
     assert cos.get_object(BUCKET, "live.quarantine/noncard-0012.jpg") == originals["noncard-0012.jpg"]
     assert not _keys(cos, "live/.redactor/")  # no scratch copies
 
-    puts: list[str] = []
-    original = CosClient.put_object
-
-    def counting(self, bucket, key, *args, **kwargs):
-        puts.append(key)
-        return original(self, bucket, key, *args, **kwargs)
-
-    monkeypatch.setattr(CosClient, "put_object", counting)
+    puts = count_puts(monkeypatch)
     again = runner.invoke(app, ["run", f"cos://{BUCKET}/live/", f"cos://{BUCKET}/live/", "-e", "replay", "--in-place"])
     assert "3 unchanged (1 of them in quarantine)" in again.output  # quarantine is write-once too
     assert not puts
