@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,8 @@ class SoakResult:
     report_unique: int
     entries: int
     failed_last: int
+    #: Requests by operation of one more run over the finished prefix.
+    rerun_requests: dict[str, int] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         return [
@@ -71,6 +73,7 @@ class SoakResult:
             f"sources lost (no output, no copy)     {self.lost}",
             f"last report: rows / unique / entries  {self.report_rows} / {self.report_unique} / {self.entries}",
             f"failed in the last run                {self.failed_last}",
+            f"a rerun over the finished prefix      {self.rerun_requests} (requests by operation)",
         ]
 
 
@@ -116,7 +119,8 @@ def soak(
     setup = Counter(store.writes)
     config = EmulatorConfig(credentials={SECRET_ID: SECRET_KEY}, ci_engine="replay", faults=faults, seed=seed)
     started = time.perf_counter()
-    with EmulatorServer(EmulatorApp(store, config)) as server, tempfile.TemporaryDirectory() as tmp:
+    app = EmulatorApp(store, config)
+    with EmulatorServer(app) as server, tempfile.TemporaryDirectory() as tmp:
         env = {
             **os.environ,
             "COS_SECRET_ID": SECRET_ID,
@@ -163,7 +167,17 @@ def soak(
             if isinstance(last["summary"], dict) and last["summary"].get("failed") == 0:
                 break
         seconds = time.perf_counter() - started
-    return _count(store, sources, setup, last, delivered, runs, seconds)
+        # one more run over the finished prefix: what it asks of COS, by operation
+        before = Counter(app.counters.requests)
+        subprocess.run(command(runs), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)  # noqa: S603
+        rerun = Counter(app.counters.requests)
+        rerun.subtract(before)
+    result = _count(store, sources, setup, last, delivered, runs, seconds)
+    ops: Counter[str] = Counter()
+    for name, n in rerun.items():
+        ops[name.split(" ")[0]] += n
+    result.rerun_requests = {k: v for k, v in sorted(ops.items()) if v}
+    return result
 
 
 def _count(
