@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional, TypeVar
@@ -404,28 +403,9 @@ def _register_commands() -> None:
 _register_commands()
 
 
-#: glibc malloc arenas per process. Each thread that allocates gets its own arena by
-#: default (up to 8 per core), and freed image buffers stay in them: 32 threads of 4 Mpx
-#: images peaked at 2.1 GB, 612 MB with two arenas, at the same throughput.
-MALLOC_ARENAS = 2
-_M_ARENA_MAX = -8  # mallopt's parameter number for the arena limit (malloc.h)
-
-
-def limit_malloc_arenas() -> None:
-    """Cap glibc's malloc arenas before any worker thread starts (no-op elsewhere)."""
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    if not name or not sys.platform.startswith("linux"):
-        return
-    try:
-        ctypes.CDLL(name).mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
-    except (OSError, AttributeError):
-        return
-
-
 def main() -> None:
+    from redactor.runtime import limit_malloc_arenas
+
     limit_malloc_arenas()
     app()
 

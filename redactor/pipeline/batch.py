@@ -52,6 +52,7 @@ from redactor.pipeline.manifest import (
 from redactor.pipeline.options import SKIPPED, RunOptions, RunSummary, available_cores
 from redactor.pipeline.quarantine import Quarantine
 from redactor.pipeline.records import REFUSED, ImageDetails, ReportRow
+from redactor.runtime import return_freed_memory
 from redactor.storage.base import Entry, ObjectStore, Storage
 
 log = logging.getLogger(__name__)
@@ -427,6 +428,7 @@ class BatchRunner:
             verifier=opts.verifier,
             cpu=lambda: self._cpu,
         )
+        return_freed_memory()  # this image's decoded and masked buffers are dropped by now
         details = ImageDetails(
             card_type=outcome.card_type.value if outcome.card_type else None,
             size=list(outcome.size) if outcome.size else None,
