@@ -1,10 +1,10 @@
 """What the process does with memory: glibc keeps freed image buffers, and with many
 threads keeps them per thread; a long run over large images must give them back.
 
-Measured on a COS-to-COS run of 4 Mpx JPEGs, 32 objects in flight, verification on:
-peak RSS 2.1 GB by default, 0.61-0.70 GB with two malloc arenas, 0.53-0.61 GB when each
-image's freed buffers are also handed back (``malloc_trim``) after its CPU work, at the
-same objects/s within this machine's noise."""
+Measured on `redactor bench cos` (1-4 Mpx JPEGs, 32 objects in flight, verification on):
+peak RSS 2.1 GB by default, about 0.7 GB with two malloc arenas. ``malloc_trim`` after each
+image's CPU work helped a run of uniform 4 Mpx images (0.61-0.70 -> 0.53-0.61 GB) and cost
+nothing measurable."""
 
 from __future__ import annotations
 
