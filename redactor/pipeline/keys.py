@@ -52,4 +52,3 @@ def matches(key: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> boo
     return not (exclude and hit(exclude))
 
 
-_IN_PLACE_TMP = f"{STATE_DIR}/in-place"
