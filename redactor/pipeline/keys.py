@@ -50,5 +50,3 @@ def matches(key: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> boo
     if include and not hit(include):
         return False
     return not (exclude and hit(exclude))
-
-
