@@ -262,7 +262,7 @@ def run(
         typer.Option(
             "--executor",
             help="Where the images are processed: local (this process's threads) or ray (long-lived actors on "
-            "a Ray cluster, one AILicenseRec rate for all of them; needs 'pip install redactor[ray]' and "
+            "a Ray cluster, one AILicenseRec rate for all of them; needs redactor's 'ray' extra and "
             "cos:// places).",
             case_sensitive=False,
         ),
