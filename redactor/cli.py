@@ -8,6 +8,7 @@ environment errors (one line on stderr, nothing processed); 3 an internal error 
 from __future__ import annotations
 
 import datetime as _dt
+import enum
 import functools
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +25,7 @@ from redactor.emulator.cli import emulator_command
 from redactor.errors import PolicyError, RedactorError, UsageError
 from redactor.eval_cli import eval_command
 from redactor.policy_files import load_policy_option
-from redactor.runs import Places, build_locator, cos_checkpoint, resolve_stamp_key
+from redactor.runs import Places, RunSettings, build_locator, build_runner, cos_checkpoint
 
 app = typer.Typer(
     name="redactor",
@@ -40,6 +41,13 @@ app.add_typer(policy_app, name="policy")
 #: environment error; internal error (a bug: never shown as a traceback).
 EXIT_OK, EXIT_DOUBT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 _F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class Executor(str, enum.Enum):
+    """Where ``redactor run`` processes the images."""
+
+    LOCAL = "local"
+    RAY = "ray"
 
 
 def _guarded(command: _F) -> _F:
@@ -248,6 +256,34 @@ def run(
             case_sensitive=False,
         ),
     ] = VerifyMode.ON,
+    executor: Annotated[
+        Executor,
+        typer.Option(
+            "--executor",
+            help="Where the images are processed: local (this process's threads) or ray (long-lived actors on "
+            "a Ray cluster, one AILicenseRec rate for all of them; needs redactor's 'ray' extra and "
+            "cos:// places).",
+            case_sensitive=False,
+        ),
+    ] = Executor.LOCAL,
+    ray_address: Annotated[
+        Optional[str],
+        typer.Option(
+            help="For --executor ray: the cluster to join (e.g. ray://head:10001 or auto). Default: a cluster "
+            "already started in this process, else a local one started for the run.",
+            metavar="ADDR",
+        ),
+    ] = None,
+    ray_actors: Annotated[
+        Optional[int],
+        typer.Option(
+            min=1,
+            max=4096,
+            help="For --executor ray: worker actors (one CPU each; default: the cluster's CPUs). Each has "
+            "--workers images in flight.",
+            metavar="N",
+        ),
+    ] = None,
 ) -> None:
     """Redact every image below SRC into DST; images in doubt go to the quarantine folder or prefix.
 
@@ -265,12 +301,20 @@ def run(
 
       redactor run cos://bucket-1250000000/in/ cos://bucket-1250000000/out/
     """
-    from redactor.pipeline import MANIFEST_NAME, STATE_DIR, BatchRunner, RunOptions, default_workers
-    from redactor.verifiers import default_verifier
+    from redactor.pipeline import MANIFEST_NAME, STATE_DIR, default_workers
+    from redactor.policy_files import policy_option_text
 
     places = Places.parse(src, dst, quarantine)
     pol = load_policy_option(policy)
     places.check(in_place)
+    if executor is Executor.RAY:
+        if places.src_cos is None or places.dst_cos is None or (places.q_cos is None and not places.report_only):
+            raise UsageError(
+                "--executor ray needs cos:// places (SRC, DST and quarantine, or --quarantine none): "
+                "its workers may run on machines that cannot see this one's folders"
+            )
+    elif ray_address is not None or ray_actors is not None:
+        raise UsageError("--ray-address and --ray-actors need --executor ray")
     engine = engine or ("cos" if places.src_cos else "local")
     if engine == "cos" and staging is None and places.src_cos:
         from redactor.locators.cloud import STAGING_PREFIX
@@ -285,12 +329,14 @@ def run(
     places.check_files({"--report": report, "--checkpoint": None if dry_run else checkpoint})
     for warning in policy_warnings(pol):
         typer.echo(f"redactor: warning: {warning}", err=True)
-    locator = build_locator(engine, endpoint, region, staging, ci_rate)
-    source, dest, quarantine_store = places.storages(endpoint, region, create=not dry_run, ci_rate=ci_rate)
-    q = places.quarantine
-    options = RunOptions(
-        policy=pol,
-        locator=locator,
+    policy_text, policy_source = policy_option_text(policy)
+    settings = RunSettings(
+        src=src,
+        dst=dst,
+        quarantine=places.quarantine,
+        policy_text=policy_text,
+        policy_source=policy_source,
+        engine=engine,
         card_type=card_type,
         workers=workers or default_workers(bool(places.src_cos or places.dst_cos or places.q_cos) or engine == "cos"),
         include=tuple(include or ()),
@@ -300,28 +346,32 @@ def run(
         in_place=in_place,
         jpeg_quality=jpeg_quality,
         max_pixels=max_pixels,
-        verifier=default_verifier() if verify is VerifyMode.ON else None,
-        stamp_key=resolve_stamp_key() if places.dst_cos or places.src_cos else None,
+        endpoint=endpoint,
+        region=region,
+        staging=staging,
+        ci_rate=ci_rate,
+        verify=verify is VerifyMode.ON,
     )
-    if dry_run:
-        quarantine_store = None
-    runner = BatchRunner(
-        source,
-        dest,
-        quarantine_store,
-        options,
-        report=None,
-        manifest_path=None if dry_run else checkpoint,
-    )
-    runner.manifest.open()
-    report_handle = open_report(report)
-    runner.report = report_handle
-    try:
-        summary = run_with_progress(runner)
-    finally:
-        runner.manifest.close()
-        if report_handle is not None:
-            report_handle.close()
+    q = places.quarantine
+    if executor is Executor.RAY:
+        from redactor.executors.ray import run_on_ray
+
+        dest = places.storages(endpoint, region, create=not dry_run, ci_rate=ci_rate)[1]
+        summary = run_on_ray(
+            settings, report=report, checkpoint=None if dry_run else checkpoint, address=ray_address, actors=ray_actors
+        )
+    else:
+        runner = build_runner(settings, manifest_path=checkpoint)
+        dest = runner.dest
+        runner.manifest.open()
+        report_handle = open_report(report)
+        runner.report = report_handle
+        try:
+            summary = run_with_progress(runner)
+        finally:
+            runner.manifest.close()
+            if report_handle is not None:
+                report_handle.close()
     if upload_report and report is not None and not dry_run:
         key = f"{STATE_DIR}/reports/{report.name}"
         try:

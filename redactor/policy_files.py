@@ -99,3 +99,12 @@ def load_policy_option(policy: str | None) -> Policy:
     if looks_like_path(policy):
         return load_policy_file(Path(policy))
     return load_bundled_policy(policy)
+
+
+def policy_option_text(policy: str | None) -> tuple[bytes, str]:
+    """The bytes of what a ``--policy`` option names, and their source (as
+    :func:`load_policy_option` reads them): what a run sends to workers elsewhere."""
+    if policy is not None and looks_like_path(policy):
+        return read_policy_bytes(Path(policy)), policy
+    path = bundled_policy_path(policy or "default")
+    return read_policy_bytes(path), os.fspath(path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,8 +16,11 @@ from redactor.core.stamps import StampKey
 from redactor.errors import RedactorError, UsageError
 
 if TYPE_CHECKING:
+    from redactor.core.fields import CardTypeHint
     from redactor.cos.config import Credentials
+    from redactor.cos.ratelimit import Limiter
     from redactor.locators import Locator
+    from redactor.pipeline import BatchRunner
     from redactor.storage.base import Storage
 
 #: The stamp key, as text (any length), or a file holding it: what signs redactor's stamps.
@@ -96,14 +100,22 @@ class Places:
                 )
 
     def storages(
-        self, endpoint: str | None, region: str | None, *, create: bool, ci_rate: float | None = None
+        self,
+        endpoint: str | None,
+        region: str | None,
+        *,
+        create: bool,
+        ci_rate: float | None = None,
+        ai_limiter: Limiter | None = None,
     ) -> tuple[Storage, Storage, Storage | None]:
         client = None
         if self.src_cos or self.dst_cos or self.q_cos:
             from redactor.cos.factory import make_cos_client
 
             bucket = (self.src_cos or self.dst_cos or self.q_cos or ("", ""))[0]
-            client = make_cos_client(endpoint=endpoint, region=region, bucket=bucket, ci_rate=ci_rate)
+            client = make_cos_client(
+                endpoint=endpoint, region=region, bucket=bucket, ci_rate=ci_rate, ai_limiter=ai_limiter
+            )
 
         def build(spec: str, place: tuple[str, str] | None, make: bool) -> Storage:
             if place is not None:
@@ -154,12 +166,19 @@ def _overlap(a: tuple[str, tuple[str, str] | None], b: tuple[str, tuple[str, str
 
 
 def build_locator(
-    engine: str, endpoint: str | None, region: str | None, staging: str | None, ci_rate: float | None = None
+    engine: str,
+    endpoint: str | None,
+    region: str | None,
+    staging: str | None,
+    ci_rate: float | None = None,
+    ai_limiter: Limiter | None = None,
 ) -> Locator:
     if engine == "cos":
         from redactor.locators.cloud import build_cloud_locator
 
-        return build_cloud_locator(staging=staging, endpoint=endpoint, region=region, ci_rate=ci_rate)
+        return build_cloud_locator(
+            staging=staging, endpoint=endpoint, region=region, ci_rate=ci_rate, ai_limiter=ai_limiter
+        )
     from redactor.locators import make_locator
 
     return make_locator(engine)
@@ -223,3 +242,80 @@ def resolve_stamp_key(env: Mapping[str, str] | None = None, credentials: Credent
             "(16+ characters) so that redactor's stamps outlive them"
         )
     return StampKey.derived("cos-secret-key\n" + credentials.secret_key)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything a run's workers need to build their runner, and nothing secret: it is sent
+    to other processes (Ray actors), whose task arguments Ray may log. Credentials and the
+    stamp key are resolved by each process from its own environment."""
+
+    src: str
+    dst: str
+    #: The quarantine place, resolved ("none": report only).
+    quarantine: str
+    #: The policy's YAML bytes and where they came from (a file on the driver may not
+    #: exist where the workers run).
+    policy_text: bytes
+    policy_source: str
+    engine: str
+    card_type: CardTypeHint
+    workers: int
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+    dry_run: bool
+    overwrite: bool
+    in_place: bool
+    jpeg_quality: int
+    max_pixels: int
+    endpoint: str | None
+    region: str | None
+    staging: str | None
+    ci_rate: float
+    verify: bool
+    #: Images worked on by a core at once in this process (``None``: one per core; a Ray
+    #: actor holding one CPU of a shared machine gets 1).
+    cpu_slots: int | None = None
+
+
+def build_runner(
+    settings: RunSettings, *, manifest_path: Path | None, ai_limiter: Limiter | None = None
+) -> BatchRunner:
+    """The runner of a run: policy, locator, stores, options, as ``redactor run`` builds it
+    (here, and in each worker of another executor). ``ai_limiter`` replaces the process-wide
+    AILicenseRec bucket (one rate for a whole cluster)."""
+    from redactor.core.policy import load_policy
+    from redactor.pipeline import BatchRunner, RunOptions
+    from redactor.verifiers import default_verifier
+
+    places = Places(settings.src, settings.dst, settings.quarantine)
+    pol = load_policy(settings.policy_text, source=settings.policy_source)
+    e, r = settings.endpoint, settings.region
+    locator = build_locator(settings.engine, e, r, settings.staging, settings.ci_rate, ai_limiter)
+    source, dest, quarantine_store = places.storages(
+        e, r, create=not settings.dry_run, ci_rate=settings.ci_rate, ai_limiter=ai_limiter
+    )
+    options = RunOptions(
+        policy=pol,
+        locator=locator,
+        card_type=settings.card_type,
+        workers=settings.workers,
+        include=settings.include,
+        exclude=settings.exclude,
+        dry_run=settings.dry_run,
+        overwrite=settings.overwrite,
+        in_place=settings.in_place,
+        jpeg_quality=settings.jpeg_quality,
+        max_pixels=settings.max_pixels,
+        verifier=default_verifier() if settings.verify else None,
+        stamp_key=resolve_stamp_key() if places.dst_cos or places.src_cos else None,
+        cpu_slots=settings.cpu_slots,
+    )
+    return BatchRunner(
+        source,
+        dest,
+        None if settings.dry_run else quarantine_store,
+        options,
+        report=None,
+        manifest_path=None if settings.dry_run else manifest_path,
+    )

@@ -42,7 +42,7 @@ from redactor.cos.errors import (
     retryable,
     service_error,
 )
-from redactor.cos.ratelimit import TokenBucket, shared_bucket
+from redactor.cos.ratelimit import Limiter, shared_bucket
 from redactor.cos.signing import encode, should_sign_header, sign
 
 log = logging.getLogger("redactor.cos")
@@ -141,7 +141,7 @@ class _Core:
         self.config = config
         self.credentials = credentials
         self.clock = clock
-        self.limiters: dict[str, TokenBucket | None] = {
+        self.limiters: dict[str, Limiter | None] = {
             "cos": shared_bucket("cos", config.rate_limit),
             "ai": shared_bucket("ai", config.ai_rate_limit),
         }
@@ -487,6 +487,13 @@ class CosClient:
     @property
     def config(self) -> CosConfig:
         return self._core.config
+
+    def use_limiter(self, kind: str, limiter: Limiter | None) -> None:
+        """Ask ``limiter`` before each request of ``kind`` (``"ai"``: AILicenseRec) instead
+        of the process-wide bucket: e.g. one rate for a whole cluster."""
+        if kind not in self._core.limiters:
+            raise ValueError(f"no limiter kind {kind!r}")
+        self._core.limiters[kind] = limiter
 
     def close(self) -> None:
         self._http.close()

@@ -11,6 +11,16 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
+
+
+class Limiter(Protocol):
+    """What a client asks before each request of a kind: a :class:`TokenBucket` here, or a
+    cluster-wide one elsewhere (:mod:`redactor.executors.ray`)."""
+
+    def acquire(self, sleep: Callable[[float], None] = time.sleep) -> None: ...
+
+    async def acquire_async(self) -> None: ...
 
 
 class TokenBucket:

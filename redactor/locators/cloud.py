@@ -36,6 +36,7 @@ from redactor.locators.replay import fit_to_image
 
 if TYPE_CHECKING:
     from redactor.cos.ports import CosOperations
+    from redactor.cos.ratelimit import Limiter
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +175,12 @@ class _Vanished(Exception):
 
 
 def build_cloud_locator(
-    *, staging: str | None, endpoint: str | None = None, region: str | None = None, ci_rate: float | None = None
+    *,
+    staging: str | None,
+    endpoint: str | None = None,
+    region: str | None = None,
+    ci_rate: float | None = None,
+    ai_limiter: Limiter | None = None,
 ) -> CloudLocator:
     """A CloudLocator from CLI-style settings: credentials and region from the environment
     (or ``~/.cos.yaml``), the endpoint from ``--endpoint``/``COS_ENDPOINT``, and the staging
@@ -191,5 +197,5 @@ def build_cloud_locator(
         bucket, prefix = parse_cos_url(staging)
     except RedactorError as exc:
         raise UsageError(str(exc)) from None
-    client = make_cos_client(endpoint=endpoint, region=region, bucket=bucket, ci_rate=ci_rate)
+    client = make_cos_client(endpoint=endpoint, region=region, bucket=bucket, ci_rate=ci_rate, ai_limiter=ai_limiter)
     return CloudLocator(client, Staging(bucket, prefix or STAGING_PREFIX))

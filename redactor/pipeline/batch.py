@@ -57,8 +57,6 @@ from redactor.storage.base import Entry, ObjectStore, Storage
 
 log = logging.getLogger(__name__)
 
-log = logging.getLogger(__name__)
-
 
 class BatchRunner:
     """Runs the pipeline over every image of a source into a destination."""
@@ -98,15 +96,9 @@ class BatchRunner:
         """Every entry of the source, once: what is no input is set aside with its reason
         (and still reported), so the report accounts for everything below SRC."""
         for entry in self.source.iter_entries():
-            key = entry.key
-            if entry.refused is not None:
-                self._set_aside[key] = (REFUSED, entry.refused)
-            elif key.startswith(f"{STATE_DIR}/"):
-                self._set_aside[key] = (SKIPPED, f"inside {STATE_DIR}/, redactor's own state folder")
-            elif is_companion_key(key):
-                self._set_aside[key] = (SKIPPED, "a companion file (sidecar, truth or reason), read with its image")
-            elif not matches(key, self.options.include, self.options.exclude):
-                self._set_aside[key] = (SKIPPED, "left out by --include/--exclude")
+            aside = set_aside(entry, self.options.include, self.options.exclude)
+            if aside is not None:
+                self._set_aside[entry.key] = aside
             yield entry
 
     def run(self, keys: Iterable[str] | None = None) -> RunSummary:
@@ -138,10 +130,10 @@ class BatchRunner:
                         done, pending = wait(pending, return_when=FIRST_COMPLETED)
                         for fut in done:
                             self._finish(fut.result())
-                    seen = _Seen(
+                    seen = Seen(
                         entry.tag,
-                        _lookup(dest_seen, entry.key),
-                        _lookup(quarantine_seen, entry.key),
+                        lookup(dest_seen, entry.key),
+                        lookup(quarantine_seen, entry.key),
                     )
                     pending.add(pool.submit(self._process_entry, entry.key, seen))
                 for fut in pending:
@@ -175,9 +167,14 @@ class BatchRunner:
         """Process one source key; always returns its report row, never raises.
 
         ``present`` says whether the destination holds ``key`` (``None``: unknown, ask it)."""
-        return self._process_entry(key, _Seen(dest=None if present is None else Presence(present)))
+        return self._process_entry(key, Seen(dest=None if present is None else Presence(present)))
 
-    def _process_entry(self, key: str, seen: _Seen) -> ReportRow:
+    def process_listed(self, key: str, seen: Seen) -> ReportRow:
+        """Process one key with what the listings said about it (another process listed it:
+        an executor's driver); never raises."""
+        return self._process_entry(key, seen)
+
+    def _process_entry(self, key: str, seen: Seen) -> ReportRow:
         try:
             return self._process(key, seen)
         except Exception as exc:  # storage failures and bugs end up reported, not lost
@@ -197,7 +194,7 @@ class BatchRunner:
         )
         return {**self.options.fingerprint(), **source, "sidecar_sha256": _companions_digest(companions)}
 
-    def _unchanged(self, key: str, fingerprint: dict[str, Any], seen: _Seen, base: ReportRow) -> ReportRow | None:
+    def _unchanged(self, key: str, fingerprint: dict[str, Any], seen: Seen, base: ReportRow) -> ReportRow | None:
         """The skip row when the checkpoint says this very input was finished and its result
         is still where it went (the listings say so, else the stores are asked)."""
         if self.options.overwrite:
@@ -227,7 +224,7 @@ class BatchRunner:
             reasons=["unchanged since the last run (same input, policy and engine)"],
         )
 
-    def _process(self, key: str, seen: _Seen) -> ReportRow:
+    def _process(self, key: str, seen: Seen) -> ReportRow:
         opts = self.options
         aside = self._set_aside.get(key)
         if aside is not None:
@@ -314,7 +311,7 @@ class BatchRunner:
         stored = self.source_objects.stored_object(key) if self.source_objects is not None else None
         return (stored.bucket, stored.key) if stored is not None else (self.source.describe(), key)
 
-    def _decide(self, key: str, stamp: Stamp, seen: _Seen, base: ReportRow) -> ReportRow | _Marker | None:
+    def _decide(self, key: str, stamp: Stamp, seen: Seen, base: ReportRow) -> ReportRow | _Marker | None:
         """The one write rule for ``key``: a skip or refusal row, or how to write (None: no
         stamp to consult, write as the options say)."""
         opts = self.options
@@ -441,13 +438,28 @@ class BatchRunner:
 
 
 @dataclass(frozen=True)
-class _Seen:
+class Seen:
     """What the listings said about one key before it is processed (all ``None``: nothing,
     the stores are asked)."""
 
     tag: str | None = None
     dest: Presence | None = None
     quarantine: Presence | None = None
+
+
+def set_aside(entry: Entry, include: tuple[str, ...], exclude: tuple[str, ...]) -> tuple[str, str] | None:
+    """Why a listed entry is no input, as (decision, reason); ``None``: it is one. The one
+    rule for every executor, so that each reports the same entries the same way."""
+    key = entry.key
+    if entry.refused is not None:
+        return (REFUSED, entry.refused)
+    if key.startswith(f"{STATE_DIR}/"):
+        return (SKIPPED, f"inside {STATE_DIR}/, redactor's own state folder")
+    if is_companion_key(key):
+        return (SKIPPED, "a companion file (sidecar, truth or reason), read with its image")
+    if not matches(key, include, exclude):
+        return (SKIPPED, "left out by --include/--exclude")
+    return None
 
 
 class _Marker:
@@ -458,5 +470,5 @@ _WRITE_ONCE = _Marker()
 _REPLACE = _Marker()
 
 
-def _lookup(presence: SortedPresence | None, key: str) -> Presence | None:
+def lookup(presence: SortedPresence | None, key: str) -> Presence | None:
     return presence.lookup(key) if presence is not None else None

@@ -76,3 +76,32 @@ class ReportRow:
         if self.dry_run:
             record["dry_run"] = True
         return record
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> ReportRow:
+        """The row back from its report line (rows cross processes as lines: an executor's
+        workers send them to the driver, which counts them as a local run does)."""
+        image = None
+        if "fields" in record:
+            image = ImageDetails(
+                card_type=record.get("card_type"),
+                size=record.get("size"),
+                fields=record.get("fields") or [],
+                timings_ms=record.get("timings_ms") or {},
+                verified=record.get("verified"),
+                service_calls=int(record.get("service_calls") or 0),
+            )
+        return cls(
+            source=record["source"],
+            decision=record["decision"],
+            reasons=list(record.get("reasons") or []),
+            input_sha256=record.get("input_sha256"),
+            policy_sha256=record.get("policy_sha256"),
+            engine=record.get("engine"),
+            previous_decision=record.get("previous_decision"),
+            image=image,
+            output=record.get("output"),
+            output_sha256=record.get("output_sha256"),
+            quarantine=record.get("quarantine"),
+            dry_run=bool(record.get("dry_run")),
+        )

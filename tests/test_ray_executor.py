@@ -1,0 +1,129 @@
+"""``redactor run --executor ray`` on a local Ray cluster (2 CPUs) against the emulator on
+loopback: the same decisions as a local run, every key reported once, reruns that write
+nothing, and one AILicenseRec rate for all the actors."""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from redactor.cli import app
+from redactor.cos.client import CosClient
+from redactor.cos.config import CosConfig, Credentials
+from redactor.emulator import EmulatorApp, EmulatorConfig, EmulatorServer, Store
+
+from .conftest import SAMPLES
+
+ray = pytest.importorskip("ray")
+
+BUCKET = "cluster-1250000000"
+SECRET_ID = "AKIDrayruns0000000000000000000000000"
+SECRET_KEY = "ray-runs-secret-key-00000000000000"
+#: Copies of the samples under the source prefix: a few dozen images (and their sidecars).
+COPIES = 3
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """The emulator, a client of it, and a local Ray cluster started after the environment
+    is set: its workers inherit the credentials, as on any local cluster."""
+    store = Store()
+    store.create_bucket(BUCKET)
+    emulator = EmulatorApp(store, EmulatorConfig(credentials={SECRET_ID: SECRET_KEY}, ci_engine="replay"))
+    with pytest.MonkeyPatch.context() as env, EmulatorServer(emulator) as server:
+        env.setenv("COS_SECRET_ID", SECRET_ID)
+        env.setenv("COS_SECRET_KEY", SECRET_KEY)
+        env.setenv("COS_REGION", "ap-guangzhou")
+        env.setenv("COS_ENDPOINT", server.url)
+        env.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+        client = CosClient(CosConfig(region="ap-guangzhou", endpoint=server.url), Credentials(SECRET_ID, SECRET_KEY))
+        for copy in range(COPIES):
+            for path in SAMPLES.iterdir():
+                if path.is_file() and path.suffix != ".md":
+                    ctype = mimetypes.guess_type(path.name)[0]
+                    client.put_object(BUCKET, f"in/{copy}/{path.name}", path.read_bytes(), content_type=ctype)
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        try:
+            with client:
+                yield client, emulator
+        finally:
+            ray.shutdown()
+
+
+def _run(report: Path, *args: str) -> tuple[int, list[dict]]:
+    result = CliRunner().invoke(app, ["run", *args, "--report", str(report)])
+    assert result.exit_code in (0, 1), result.output
+    return result.exit_code, [json.loads(line) for line in report.read_text().splitlines()]
+
+
+def _rows(lines: list[dict]) -> dict[str, dict]:
+    rows = [r for r in lines if "source" in r]
+    assert len(rows) == len({r["source"] for r in rows})  # every key once
+    return {r["source"]: r for r in rows}
+
+
+def _summary(lines: list[dict], keep_seconds: bool = False) -> dict:
+    (summary,) = [r["summary"] for r in lines if "summary" in r]
+    return {k: v for k, v in summary.items() if keep_seconds or k != "seconds"}
+
+
+def test_ray_run_decides_as_a_local_run_and_a_rerun_writes_nothing(cluster, tmp_path):
+    client, emulator = cluster
+    listed = {o.key[len("in/") :] for o in client.iter_objects(BUCKET, "in/")}
+    common = ["--engine", "replay", "--verify", "off"]
+    src = f"cos://{BUCKET}/in/"
+    local_code, local = _run(tmp_path / "local.jsonl", src, f"cos://{BUCKET}/local/", *common)
+    ray_code, on_ray = _run(tmp_path / "ray.jsonl", src, f"cos://{BUCKET}/ray/", *common, "--executor", "ray")
+
+    local_rows, ray_rows = _rows(local), _rows(on_ray)
+    assert set(ray_rows) == listed  # every entry below SRC, sidecars included
+    assert {k: r["decision"] for k, r in ray_rows.items()} == {k: r["decision"] for k, r in local_rows.items()}
+    assert {k: r.get("output_sha256") for k, r in ray_rows.items()} == {
+        k: r.get("output_sha256") for k, r in local_rows.items()
+    }
+    assert _summary(on_ray) == _summary(local) and ray_code == local_code
+    assert _summary(on_ray)["redacted"] == 10 * COPIES
+    written = {o.key[len("ray/") :] for o in client.iter_objects(BUCKET, "ray/")}
+    assert written == {k for k, r in ray_rows.items() if r["decision"] == "redacted"}
+
+    before = dict(emulator.counters.writes)
+    _, again = _run(tmp_path / "again.jsonl", src, f"cos://{BUCKET}/ray/", *common, "--executor", "ray")
+    assert dict(emulator.counters.writes) == before  # no PUT: outputs, quarantine and reasons are there
+    _, local_again = _run(tmp_path / "local-again.jsonl", src, f"cos://{BUCKET}/local/", *common)
+    assert _summary(again) == _summary(local_again)
+    assert _summary(again)["skipped_unchanged"] == 12 * COPIES
+
+
+def test_one_ailicenserec_rate_for_every_actor(cluster, tmp_path):
+    _, emulator = cluster
+    calls = sum(emulator.counters.ci.values())
+    rate = 5.0
+    _, lines = _run(
+        tmp_path / "rate.jsonl",
+        f"cos://{BUCKET}/in/0/",
+        f"cos://{BUCKET}/rated/",
+        "--engine",
+        "cos",
+        "--verify",
+        "off",
+        "--ci-rate",
+        str(rate),
+        "--executor",
+        "ray",
+    )
+    made = sum(emulator.counters.ci.values()) - calls
+    summary = _summary(lines, keep_seconds=True)
+    assert made == summary["service_calls"] >= 10
+    # Two actors, each with a bucket of its own, would have taken half this time.
+    assert summary["seconds"] >= (made - 1) / rate
+
+
+def test_ray_options_need_the_ray_executor_and_cos_places(cluster, tmp_path):
+    result = CliRunner().invoke(app, ["run", str(SAMPLES), str(tmp_path / "out"), "--executor", "ray"])
+    assert result.exit_code == 2 and "cos:// places" in result.output
+    result = CliRunner().invoke(app, ["run", str(SAMPLES), str(tmp_path / "out"), "--ray-address", "auto"])
+    assert result.exit_code == 2 and "need --executor ray" in result.output
