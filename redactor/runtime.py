@@ -1,10 +1,10 @@
 """What the process does with memory: glibc keeps freed image buffers, and with many
 threads keeps them per thread; a long run over large images must give them back.
 
-Measured on `redactor bench cos` (1-4 Mpx JPEGs, 32 objects in flight, verification on):
-peak RSS 2.1 GB by default, about 0.7 GB with two malloc arenas. ``malloc_trim`` after each
-image's CPU work helped a run of uniform 4 Mpx images (0.61-0.70 -> 0.53-0.61 GB) and cost
-nothing measurable."""
+Measured with `redactor bench cos` (1-4 Mpx JPEGs, 32 objects in flight, verification on):
+peak RSS 2.3 GB by default, about 0.7 GB with two malloc arenas. Handing freed buffers back
+(``malloc_trim``) after each image's CPU work changed nothing measurable there and costs
+little; it is kept for runs of large images, where glibc otherwise holds them."""
 
 from __future__ import annotations
 

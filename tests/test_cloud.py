@@ -205,3 +205,20 @@ def test_a_service_down_after_its_retries_leaves_the_image_failed_not_quarantine
     )
     assert outcome.decision is Decision.FAILED and outcome.data is None
     assert "retried on the next run" in outcome.reasons[0]
+
+
+def test_clearing_the_staging_prefix_deletes_only_staged_images():
+    """A staging place set to a prefix that holds other files (by mistake: the source
+    itself) loses nothing but redactor's own ``<32 hex>.png`` names."""
+    from types import SimpleNamespace
+
+    from redactor.locators.cloud import CloudLocator, Staging
+
+    keys = ["st/" + "a" * 32 + ".png", "st/card.png", "st/sub/" + "b" * 32 + ".png", "st/" + "c" * 32 + ".jpg"]
+    deleted: list[str] = []
+    client = SimpleNamespace(
+        iter_objects=lambda bucket, prefix: [SimpleNamespace(key=k) for k in keys if k.startswith(prefix)],
+        delete_object=lambda bucket, key: deleted.append(key),
+    )
+    CloudLocator(client, Staging(BUCKET, "st/")).open()  # type: ignore[arg-type]
+    assert deleted == ["st/" + "a" * 32 + ".png"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import threading
 import uuid
 from dataclasses import dataclass, replace
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 
 #: Where local images are uploaded for AILicenseRec (and deleted after) unless told otherwise.
 STAGING_PREFIX = "redactor-staging/"
+#: The name of a staged image below the staging prefix (what :meth:`Staging.key` makes).
+_STAGED_NAME = re.compile(r"[0-9a-f]{32}\.png")
 #: How many times an image whose staged copy vanished (another run's clean-up) is staged again.
 RESTAGE_ATTEMPTS = 2
 
@@ -89,13 +92,15 @@ class CloudLocator(BaseLocator):
         self._answers = {CardType.ID_CARD: 0, CardType.DRIVER_LICENSE: 0}
 
     def open(self) -> None:
-        """Delete every staged image a killed run left below the staging prefix."""
+        """Delete every staged image a killed run left below the staging prefix: only names
+        redactor gives them (``<32 hex>.png`` right below it), so a staging place set to a
+        prefix holding anything else never loses it."""
         prefix = self._staging.prefix if self._staging.prefix.endswith("/") else self._staging.prefix + "/"
         if prefix == "/":
             return  # never sweep a whole bucket
         left = 0
         for info in self._client.iter_objects(self._staging.bucket, prefix):
-            if info.key.endswith(".png"):
+            if _STAGED_NAME.fullmatch(info.key[len(prefix) :]):
                 self._client.delete_object(self._staging.bucket, info.key)
                 left += 1
         if left:

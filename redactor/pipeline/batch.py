@@ -243,7 +243,7 @@ class BatchRunner:
             if skip is not None:
                 return skip
             sidecar = _companions_digest(companions)
-            stamp = Stamp.of(b"", opts.policy.sha256, opts.verify, sidecar, source_tag=seen.tag, origin=origin)
+            stamp = Stamp(opts.policy.sha256, seen.tag, opts.verify, sidecar, origin)  # known before reading
             decided = self._in_place_done(key, base) if opts.in_place else self._decide(key, stamp, seen, base)
             if isinstance(decided, ReportRow):
                 return decided
