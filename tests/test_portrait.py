@@ -46,3 +46,17 @@ def test_a_seal_two_and_a_half_text_heights_across_is_found():
     found = find_seal(rgb, FRAME, Box(60, 60, 1090, 660), labels)
     assert found is not None
     assert found.box.u0 <= 353 and found.box.u1 >= 407 and found.box.v0 <= 493 and found.box.v1 >= 547
+
+
+def test_a_washed_out_seal_is_found_and_a_solid_red_sticker_is_none():
+    rgb, labels = _card_on_a_page()
+    rgb[220:480, 680:820] = 200  # no photo on this card
+    yy, xx = np.mgrid[0:700, 0:1100]
+    ring = np.abs(np.hypot(xx - 380, yy - 520) - 40) <= 4
+    rgb[ring] = (215, 150, 150)  # a phone photo's seal: pink, not red
+    found = find_seal(rgb, FRAME, Box(60, 60, 1090, 660), labels)
+    assert found is not None
+    assert found.box.u0 <= 340 and found.box.u1 >= 420 and found.box.v0 <= 480 and found.box.v1 >= 560
+    rgb[ring] = 200
+    rgb[500:560, 700:760] = (210, 40, 40)  # a solid red square on the card: a sticker, no seal
+    assert find_seal(rgb, FRAME, Box(60, 60, 1090, 660), labels) is None

@@ -80,6 +80,15 @@ def test_values_left_visible_fail_without_saying_what_they_read():
     assert judge_text([seen("张三", (100, 50, 160, 80))], [gender], [])
 
 
+def test_a_label_character_after_a_digit_is_a_value():
+    # 号 is 证号's last character, but after a digit it ends an address (…21号) left visible
+    assert judge_text([seen("1号", (10, 10, 60, 40))], [], [])
+    assert judge_text([seen("3室", (10, 10, 60, 40))], [], [])
+    # a digit's sliver beside a label, and 年 after a masked year, are no value
+    assert judge_text([seen("号码1", (10, 10, 90, 40))], [], []) == []
+    assert judge_text([seen("8年", (10, 10, 60, 40))], [], []) == []
+
+
 def test_a_value_read_at_chance_is_noise_but_a_sure_one_is_not():
     assert judge_text([seen("威", (10, 10, 40, 40), confidence=0.5)], [], []) == []
     assert judge_text([seen("威", (10, 10, 40, 40), confidence=0.97)], [], [])

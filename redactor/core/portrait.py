@@ -55,6 +55,9 @@ MIN_FILL = 0.25
 MIN_SEAL_SIZE = 2.0
 #: ... and at most this many (a licence's seal is about 40 mm across its 60 mm height).
 MAX_SEAL_SIZE = 12.0
+#: A seal's ring, characters and star cover at most this share of its square (closed);
+#: a red sticker or the table along the card's edge is solid.
+MAX_SEAL_FILL = 0.7
 
 
 def find_portrait(
@@ -216,10 +219,19 @@ def _figures(stats: np.ndarray, h_cells: float) -> list[tuple[int, int, int, int
 
 def find_seal(rgb: np.ndarray, frame: CardFrame, region: Box, text: Sequence[Quad] = ()) -> Found | None:
     """A licence's red seal (the issuing authority) inside ``region``, on the card (the
-    background around ``text``; a red shape beside the card is no seal), or ``None``."""
+    background around ``text``; a red shape beside the card is no seal), or ``None``. Seal
+    ink is looked for as red first, then washed out to pink (a phone photo's seal)."""
+    for faint in (False, True):
+        found = _seal_in(rgb, frame, region, text, faint)
+        if found is not None:
+            return found
+    return None
+
+
+def _seal_in(rgb: np.ndarray, frame: CardFrame, region: Box, text: Sequence[Quad], faint: bool) -> Found | None:
     import cv2
 
-    grid = resample(rgb, frame, region)
+    grid = resample(rgb, frame, region, faint_red=faint)
     if grid is None:
         return None
     red = grid.red.astype(np.uint8)
@@ -237,6 +249,8 @@ def find_seal(rgb: np.ndarray, frame: CardFrame, region: Box, text: Sequence[Qua
         smallest, largest = min(w, h) / CELLS_PER_TEXT_HEIGHT, max(w, h) / CELLS_PER_TEXT_HEIGHT
         if smallest < MIN_SEAL_SIZE or largest > MAX_SEAL_SIZE or not 0.6 <= w / h <= 1.6:
             continue  # a red table or sticker is no seal
+        if area > MAX_SEAL_FILL * w * h:
+            continue  # solid red (a sticker, the table along the card's edge): a seal is a ring of ink
         if best is None or area > best[0]:
             best = (area, k)
     if best is None:

@@ -226,8 +226,14 @@ def _strip_printed(text: str, latin: bool = True) -> str:
     for words in _PRINTED:
         text = text.replace(words, "")
     text = _CJK_RUN.sub(lambda m: "" if len(m.group()) >= 3 and _misread_printed(m.group()) else m.group(), text)
-    # the remaining characters: pieces of labels split by letter-spacing
-    return "".join(ch for ch in text if ch not in _LABEL_CHARS or ch.isdigit())
+    # the remaining characters: pieces of labels split by letter-spacing; not a label's
+    # character right after a digit (labels precede values: 号 in 21号 ends an address, it is
+    # not 证号's), but 年月日 are printed after the digits they follow
+    return "".join(
+        ch
+        for i, ch in enumerate(text)
+        if ch not in _LABEL_CHARS or ch.isdigit() or (i > 0 and text[i - 1].isdigit() and ch not in PRINTED_CHARS)
+    )
 
 
 def _confident(seen: SeenText) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from redactor.core.fields import PORTRAIT, CardType, CardTypeHint
+from redactor.core.fields import FIELDS_BY_CARD, PORTRAIT, CardType, CardTypeHint
 from redactor.core.frame import Box, CardFrame, Found, clear_of
 from redactor.core.portrait import find_portrait, find_seal
 from redactor.core.results import Detection, LocatedField, Polygon
@@ -39,6 +39,12 @@ SMALL_DET_HEIGHT = 13.0
 #: Zoomed detection aims at this height and sees at most this many pixels along a side.
 ZOOM_DET_HEIGHT = 26.0
 ZOOM_LIMIT = 1280
+#: A card whose expected labels were not all read is detected again, closer, when its text
+#: was lower than this in the first pass (pixels) ...
+RETRY_DET_HEIGHT = 22.0
+#: ... so that its text is this high: small labels beside their values and under a seal
+#: separate from what surrounds them.
+RETRY_ZOOM_HEIGHT = 24.0
 MAX_CARDS = 4
 #: A cluster of lines votes on its own reading direction (0/180) from this many lines on:
 #: a card of its own; fewer lines (a label and its value) keep their group's direction.
@@ -50,6 +56,9 @@ KEPT_CANDIDATES = frozenset(KEPT_VALUE)
 #: A kept field's polygon is its value's own lines from this score on (below it, the policy's
 #: ``uncertain`` action masks the whole band).
 KEPT_SCORE = 85.0
+#: The seal's mask is pulled back from kept values at most to this far (text heights)
+#: around the red ink seen.
+SEAL_INK_MARGIN = 0.3
 #: Where the photo is looked for, in text heights around what was read on the card...
 PORTRAIT_REACH = (2.0, 2.5, 5.0, 2.0)  # left, top, right, bottom
 #: ... and to the right at least this share of the text's extent (a photo stands beside the
@@ -84,22 +93,21 @@ class LocalLocator(BaseLocator):
         limit = PAGE_DET_LIMIT if max(size) > PAGE_SIZE else DET_LIMIT
         lines = reader.detect(bgr, limit)
         ratio = min(1.0, limit / max(size))
-        if lines and float(np.median([ln.height for ln in lines])) * ratio < SMALL_DET_HEIGHT:
-            lines = self._zoomed(reader, bgr, lines) or lines
-        if lines:
-            # a "line" several times taller than the text is a shape (a seal's ring, a
-            # sticker, a pattern of the table), not text on the card
-            typical = float(np.median([ln.height for ln in lines]))
-            lines = [ln for ln in lines if ln.height <= GIANT_LINE * typical]
+        seen_height = float(np.median([ln.height for ln in lines])) * ratio if lines else 0.0
+        zoomed = False
+        if lines and seen_height < SMALL_DET_HEIGHT:
+            zoomed_lines = self._zoomed(reader, bgr, lines)
+            lines, zoomed = zoomed_lines or lines, bool(zoomed_lines)
         allowed = _allowed(request.card_type)
-        cards: list[CardReading] = []
-        for group in _direction_groups(reader, lines):
-            reader.read(group)
-            frame = _frame(group)
-            # the side is read from all the card's words; a hint only filters (a licence is
-            # not an ID card because it shares 姓名 and 住址 with one)
-            cards.extend(c for c in assemble(group, frame, set(CardType)) if c.card_type in allowed)
-        cards = sorted(cards, key=lambda c: -len(c.hits))[:MAX_CARDS]
+        lines, cards = self._cards(reader, lines, allowed)
+        if cards and not zoomed and seen_height < RETRY_DET_HEIGHT and any(_labels_missing(c) for c in cards):
+            # labels printed small, or under a seal, that the first pass did not separate: look
+            # again, closer, at the text seen and keep the reading that names more of the card
+            finer = self._zoomed(reader, bgr, lines, RETRY_ZOOM_HEIGHT)
+            if finer:
+                finer, again = self._cards(reader, finer, allowed)
+                if _named(again) > _named(cards):
+                    lines, cards = finer, again
         if not cards:
             return Detection(0, (), None, None, ())
         image_box = Box(0.0, 0.0, float(size[0]), float(size[1]))
@@ -120,8 +128,30 @@ class LocalLocator(BaseLocator):
         quad = Polygon.of(cards[0].frame.to_image(cards[0].extent(1.0).corners()).tolist())
         return Detection(1, tuple(fields), card_type, quad, tuple(dict.fromkeys(problems)), portrait_searched=True)
 
-    def _zoomed(self, reader: LineReader, bgr: np.ndarray, lines: list[Line]) -> list[Line]:
-        """Detect again, enlarged, where small text was seen (each cluster of lines on its own)."""
+    def _cards(
+        self, reader: LineReader, lines: list[Line], allowed: set[CardType]
+    ) -> tuple[list[Line], list[CardReading]]:
+        """The cards these lines make (read, labelled, in reading direction); shapes far taller
+        than the text are dropped first."""
+        if lines:
+            # a "line" several times taller than the text is a shape (a seal's ring, a
+            # sticker, a pattern of the table), not text on the card
+            typical = float(np.median([ln.height for ln in lines]))
+            lines = [ln for ln in lines if ln.height <= GIANT_LINE * typical]
+        cards: list[CardReading] = []
+        for group in _direction_groups(reader, lines):
+            reader.read(group)
+            frame = _frame(group)
+            # the side is read from all the card's words; a hint only filters (a licence is
+            # not an ID card because it shares 姓名 and 住址 with one)
+            cards.extend(c for c in assemble(group, frame, set(CardType)) if c.card_type in allowed)
+        return lines, sorted(cards, key=lambda c: -len(c.hits))[:MAX_CARDS]
+
+    def _zoomed(
+        self, reader: LineReader, bgr: np.ndarray, lines: list[Line], target: float = ZOOM_DET_HEIGHT
+    ) -> list[Line]:
+        """Detect again, enlarged so the text is ``target`` pixels high, where text was seen
+        (each cluster of lines on its own)."""
         h_img, w_img = bgr.shape[:2]
         typical = float(np.median([ln.height for ln in lines]))
         pad = 4.0 * typical
@@ -132,7 +162,7 @@ class LocalLocator(BaseLocator):
             area = (max(0, int(r[0])), max(0, int(r[1])), min(w_img, int(r[2])), min(h_img, int(r[3])))
             if area[2] - area[0] < 16 or area[3] - area[1] < 16:
                 continue
-            scale = min(3.0, ZOOM_DET_HEIGHT / max(typical, 1.0))
+            scale = min(3.0, target / max(typical, 1.0))
             out.extend(reader.detect(bgr, ZOOM_LIMIT, area, scale))
         return out
 
@@ -167,12 +197,29 @@ class LocalLocator(BaseLocator):
 
 def _clear_of_kept(found: Found, card: CardReading, keep: list[np.ndarray]) -> Found:
     """The seal's square, its margin pulled back from kept values (a seal printed over the
-    lower labels sits next to the vehicle class)."""
+    lower labels sits next to the vehicle class), never into its ink: a kept value under
+    the seal's ring is masked with it (an arc of the ring left beside it shows the issuing
+    authority's name in part)."""
     h = card.frame.text_height
     b = found.box
-    core = Box(b.u0 + 0.8 * h, b.v0 + 0.8 * h, b.u1 - 0.8 * h, b.v1 - 0.8 * h)
+    ink = found.core if found.core is not None else b
+    m = SEAL_INK_MARGIN * h
+    core = Box(max(b.u0, ink.u0 - m), max(b.v0, ink.v0 - m), min(b.u1, ink.u1 + m), min(b.v1, ink.v1 + m))
     box = clear_of(b, core, [Box.around(card.frame.to_card(q)) for q in keep], 0.3 * h)
     return Found(box, Polygon.of(card.frame.to_image(box.corners()).tolist()), found.score, found.core)
+
+
+def _labels_missing(card: CardReading) -> bool:
+    """Whether a card's side prints labels that were not read on it."""
+    if card.card_type is None:
+        return False
+    found = {hit.label.field for hit in card.hits}
+    return any(f != PORTRAIT and f not in found for f in FIELDS_BY_CARD[card.card_type])
+
+
+def _named(cards: list[CardReading]) -> int:
+    """How many of the cards' expected labels were read (the better of two readings names more)."""
+    return sum(len({hit.label.field for hit in c.hits}) for c in cards)
 
 
 def _merge_overlapping(boxes: list[list[float]]) -> list[list[float]]:
