@@ -16,6 +16,7 @@ from redactor.cli import app
 from redactor.cos.client import CosClient
 from redactor.cos.config import CosConfig, Credentials
 from redactor.emulator import EmulatorApp, EmulatorConfig, EmulatorServer, Store
+from redactor.inventory import make_inventory
 
 from .conftest import SAMPLES
 
@@ -105,7 +106,7 @@ def test_no_1s_window_of_ailicenserec_calls_above_the_rate(cluster, tmp_path, ex
     arrival times, every window [t, t + 1 s)): the actors' calls together, or a local run's
     threads, never crowd one window above --ci-rate (+5%). More images than the rate
     allows are in flight, so the limiter, not the work, sets the pace."""
-    client, emulator = cluster
+    _, emulator = cluster
     rate = 20.0
     since = time.monotonic()  # the emulator runs in this process: its clock
     calls = sum(emulator.counters.ci.values())
@@ -136,3 +137,18 @@ def test_ray_options_need_the_ray_executor_and_cos_places(cluster, tmp_path):
     assert result.exit_code == 2 and "cos:// places" in result.output
     result = CliRunner().invoke(app, ["run", str(SAMPLES), str(tmp_path / "out"), "--ray-address", "auto"])
     assert result.exit_code == 2 and "need --executor ray" in result.output
+
+
+def test_ray_run_from_an_inventory_decides_as_a_listing_run(cluster, tmp_path):
+    client, _ = cluster
+    rows = [(o.key, o.size, o.etag) for o in client.iter_objects(BUCKET, "in/0/")]
+    for key, body in make_inventory(rows, BUCKET, "inventory/in-0/", per_file=5).items():
+        client.put_object(BUCKET, key, body)
+    common = ["--engine", "replay", "--verify", "off"]
+    src = f"cos://{BUCKET}/in/0/"
+    _, listed = _run(tmp_path / "listed.jsonl", src, f"cos://{BUCKET}/inv-local/", *common)
+    manifest = f"cos://{BUCKET}/inventory/in-0/manifest.json"
+    ray_options = ["--executor", "ray", "--from-inventory", manifest]
+    _, on_ray = _run(tmp_path / "inv.jsonl", src, f"cos://{BUCKET}/inv-ray/", *common, *ray_options)
+    assert {k: r["decision"] for k, r in _rows(on_ray).items()} == {k: r["decision"] for k, r in _rows(listed).items()}
+    assert _summary(on_ray) == _summary(listed)

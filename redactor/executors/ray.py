@@ -40,7 +40,7 @@ from redactor.core.results import Decision
 from redactor.core.stamps import StampKey
 from redactor.cos.ratelimit import LATE_AFTER, Pacer
 from redactor.errors import RedactorError, UsageError
-from redactor.pipeline.batch import BatchRunner, Seen, lookup, set_aside
+from redactor.pipeline.batch import BatchRunner, Seen, listing_failure, lookup, set_aside
 from redactor.pipeline.manifest import Manifest, SortedPresence
 from redactor.pipeline.options import RunSummary
 from redactor.pipeline.records import ReportRow
@@ -136,7 +136,8 @@ class RedactWorker:
 
     def __init__(self, settings: RunSettings, keeper: Any, check: str | None) -> None:
         limiter = LeasedLimiter(keeper) if keeper is not None else None
-        self._runner = build_runner(settings, manifest_path=None, ai_limiter=limiter)
+        # the driver lists (or reads the inventory); a worker only processes what it is sent
+        self._runner = build_runner(replace(settings, inventory=None), manifest_path=None, ai_limiter=limiter)
         if stamp_check(self._runner.options.stamp_key) != check:
             raise UsageError(
                 "a Ray worker resolved another stamp key than the driver: give every node the same "
@@ -200,7 +201,9 @@ def run_on_ray(
 
     places = Places(settings.src, settings.dst, settings.quarantine)
     stamp_key = resolve_stamp_key()  # fails here, before any worker starts, when there is none
-    source, dest, quarantine = places.storages(settings.endpoint, settings.region, create=not settings.dry_run)
+    source, dest, quarantine = places.storages(
+        settings.endpoint, settings.region, create=not settings.dry_run, inventory=settings.inventory
+    )
     started = _start(address)
     pool: list[Any] = []
     keeper: Any = None
@@ -299,8 +302,8 @@ class _Driver:
         while True:
             try:
                 item = next(iterator, None)
-            except Exception as exc:  # a listing that failed after its retries
-                self.summary.aborted = f"listing the source failed: {type(exc).__name__}: {exc}"[:300]
+            except Exception as exc:  # a listing that failed after its retries (or a bad inventory)
+                self.summary.aborted = listing_failure(exc)
                 break
             if item is None:
                 break
