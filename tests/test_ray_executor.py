@@ -155,10 +155,13 @@ def test_ray_run_from_an_inventory_decides_as_a_listing_run(cluster, tmp_path):
     src = f"cos://{BUCKET}/in/0/"
     _, listed = _run(tmp_path / "listed.jsonl", src, f"cos://{BUCKET}/inv-local/", *common)
     manifest = f"cos://{BUCKET}/inventory/in-0/manifest.json"
-    ray_options = ["--executor", "ray", "--from-inventory", manifest]
+    ray_options = ["--executor", "ray", "--from-inventory", manifest, "--upload-report"]
     _, on_ray = _run(tmp_path / "inv.jsonl", src, f"cos://{BUCKET}/inv-ray/", *common, *ray_options)
     assert {k: r["decision"] for k, r in _rows(on_ray).items()} == {k: r["decision"] for k, r in _rows(listed).items()}
     assert _summary(on_ray) == _summary(listed)
+    # the actors' rows, gathered by the driver into one report, uploaded as a local run's is
+    uploaded = client.get_object(BUCKET, "inv-ray/.redactor/reports/inv.jsonl")
+    assert uploaded == (tmp_path / "inv.jsonl").read_bytes()
 
 
 def _written(emulator, prefix: str) -> Counter:

@@ -211,7 +211,9 @@ def run_on_ray(
         resources: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
         count = actors or max(1, int(resources.get("CPU", 1)) // ACTOR_CPUS)
         remote: Any = ray.remote  # typed for decorated classes; these are wrapped at run time
-        keeper = remote(num_cpus=0)(RateKeeper).remote(settings.ci_rate)
+        keeper = remote(num_cpus=0, max_restarts=MAX_RESTARTS, max_task_retries=MAX_RESTARTS)(RateKeeper).remote(
+            settings.ci_rate
+        )  # a restarted pace starts with nothing saved up: no burst
         worker = remote(
             num_cpus=ACTOR_CPUS,
             max_concurrency=IN_FLIGHT_PER_ACTOR,
