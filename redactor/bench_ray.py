@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--objects", type=int, default=0, help="source keys (default: enough for every run)")
     args = parser.parse_args(argv)
     verify = args.verify == "on"
-    per_run = (60 if verify else 30) * (args.warmup + args.window + 20)  # generous objects/s x seconds
+    per_run = (10 if verify else 30) * (args.warmup + args.window + 20)  # generous objects/s x seconds
     objects = args.objects or int(per_run)
     work = Path(tempfile.mkdtemp(prefix="redactor-bench-ray-"))
     results: list[Measure] = []
