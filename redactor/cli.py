@@ -284,6 +284,15 @@ def run(
             metavar="N",
         ),
     ] = None,
+    from_inventory: Annotated[
+        Optional[str],
+        typer.Option(
+            "--from-inventory",
+            help="Take SRC's keys from this COS inventory report (cos://<bucket-appid>/.../manifest.json, CSV) "
+            "instead of listing SRC: every key in it must be below SRC.",
+            metavar="MANIFEST",
+        ),
+    ] = None,
 ) -> None:
     """Redact every image below SRC into DST; images in doubt go to the quarantine folder or prefix.
 
@@ -315,6 +324,8 @@ def run(
             )
     elif ray_address is not None or ray_actors is not None:
         raise UsageError("--ray-address and --ray-actors need --executor ray")
+    if from_inventory is not None and places.src_cos is None:
+        raise UsageError("--from-inventory needs a cos:// SRC (the bucket the inventory is of)")
     engine = engine or ("cos" if places.src_cos else "local")
     if engine == "cos" and staging is None and places.src_cos:
         from redactor.locators.cloud import STAGING_PREFIX
@@ -351,6 +362,7 @@ def run(
         staging=staging,
         ci_rate=ci_rate,
         verify=verify is VerifyMode.ON,
+        inventory=from_inventory,
     )
     q = places.quarantine
     if executor is Executor.RAY:

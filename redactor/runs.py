@@ -107,7 +107,10 @@ class Places:
         create: bool,
         ci_rate: float | None = None,
         ai_limiter: Limiter | None = None,
+        inventory: str | None = None,
     ) -> tuple[Storage, Storage, Storage | None]:
+        """The three places as stores; ``inventory``: the source's keys come from this COS
+        inventory report (its manifest is read and checked here) instead of listing."""
         client = None
         if self.src_cos or self.dst_cos or self.q_cos:
             from redactor.cos.factory import make_cos_client
@@ -127,8 +130,15 @@ class Places:
 
             return FolderStorage(spec, create=make)
 
+        source = build(self.src, self.src_cos, False)
+        if inventory is not None:
+            from redactor.inventory import InventoryStorage
+
+            if self.src_cos is None or client is None:
+                raise UsageError("--from-inventory needs a cos:// SRC (the bucket the inventory is of)")
+            source = InventoryStorage(client, self.src_cos[0], self.src_cos[1], inventory)
         return (
-            build(self.src, self.src_cos, False),
+            source,
             build(self.dst, self.dst_cos, create),
             None if self.report_only else build(self.quarantine, self.q_cos, create),
         )
@@ -276,6 +286,9 @@ class RunSettings:
     #: Images worked on by a core at once in this process (``None``: one per core; a Ray
     #: actor holding one CPU of a shared machine gets 1).
     cpu_slots: int | None = None
+    #: ``cos://.../manifest.json`` of a COS inventory report the source's keys come from
+    #: (``None``: listing). Only the process that lists (the driver) reads it.
+    inventory: str | None = None
 
 
 def build_runner(
@@ -293,7 +306,7 @@ def build_runner(
     e, r = settings.endpoint, settings.region
     locator = build_locator(settings.engine, e, r, settings.staging, settings.ci_rate, ai_limiter)
     source, dest, quarantine_store = places.storages(
-        e, r, create=not settings.dry_run, ci_rate=settings.ci_rate, ai_limiter=ai_limiter
+        e, r, create=not settings.dry_run, ci_rate=settings.ci_rate, ai_limiter=ai_limiter, inventory=settings.inventory
     )
     options = RunOptions(
         policy=pol,

@@ -10,10 +10,17 @@ unmasked copies outside ``in/`` other than the quarantine's (staging leftovers, 
 equal to their source or without a genuine stamp), keys written more than once, sources
 with neither an output nor a quarantined copy, and whether the last report accounts for
 every entry below ``in/`` exactly once. Never asserted in tests: it prints figures.
+
+With ``-- --executor ray`` each run starts its own local Ray cluster; a killed run's cluster
+processes (the driver's descendants) are killed with it. ``--worker-kills W`` also kills one
+Ray worker process (an actor) W times during the first of the final runs, which must still
+complete. ``--decisions FILE`` writes each source's outcome (its output's sha256, or
+quarantined, or lost) as JSON, to compare two soaks over the same prefix (e.g. local and ray).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -59,11 +66,18 @@ class SoakResult:
     failed_last: int
     #: Requests by operation of one more run over the finished prefix.
     rerun_requests: dict[str, int] = field(default_factory=dict)
+    #: Ray worker processes killed during the first final run.
+    worker_kills: int = 0
+    #: The busiest 1-second window of AILicenseRec arrivals over the whole soak.
+    ci_max_window: int = 0
+    #: Each source's outcome: ``redacted <output sha256>``, ``quarantined`` or ``lost``.
+    decisions: dict[str, str] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         return [
             f"objects below in/ (images)           {self.objects}",
             f"kill -9 delivered                     {self.kills}",
+            f"Ray workers killed (last runs)        {self.worker_kills}",
             f"runs in all (killed + final)          {self.runs}",
             f"wall time                             {self.seconds:.0f} s",
             f"outputs in out/ / copies in quarantine {self.redacted} / {self.quarantined}",
@@ -74,6 +88,7 @@ class SoakResult:
             f"last report: rows / unique / entries  {self.report_rows} / {self.report_unique} / {self.entries}",
             f"failed in the last run                {self.failed_last}",
             f"a rerun over the finished prefix      {self.rerun_requests} (requests by operation)",
+            f"AILicenseRec: busiest 1-s window      {self.ci_max_window} calls",
         ]
 
 
@@ -87,6 +102,61 @@ def _samples() -> list[tuple[str, bytes, bytes]]:
     if not found:
         raise RuntimeError("the bundled samples are missing (redactor bench soak runs from a checkout)")
     return found
+
+
+def _descendants(pid: int) -> list[int]:
+    """The processes below ``pid`` (from /proc): a run's Ray cluster, started by its driver."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _ray_workers(pid: int) -> list[int]:
+    """The redactor actors' processes below ``pid`` (their command line is ``ray::RedactWorker``)."""
+    workers = []
+    for child in _descendants(pid):
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if cmdline.startswith(b"ray::RedactWorker"):
+            workers.append(child)
+    return workers
+
+
+def _kill(pids: list[int]) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _kill_a_worker(proc: subprocess.Popen[bytes], app: EmulatorApp, rng: random.Random) -> int:
+    """Once the run's actors are writing, kill one of them at a random moment; 1 if done."""
+    written = sum(app.counters.writes.values())
+    while proc.poll() is None:
+        workers = _ray_workers(proc.pid)
+        if workers and sum(app.counters.writes.values()) > written:
+            time.sleep(rng.uniform(0.0, 2.0))
+            workers = _ray_workers(proc.pid)
+            if workers and proc.poll() is None:
+                _kill([rng.choice(workers)])
+                return 1
+        time.sleep(0.2)
+    return 0
 
 
 def _put(store: Store, key: str, data: bytes, content_type: str) -> None:
@@ -103,6 +173,7 @@ def soak(
     seed: int = 1,
     kill_after: tuple[float, float] = (4.0, 15.0),
     extra: tuple[str, ...] = (),
+    worker_kills: int = 0,
 ) -> SoakResult:
     """Run the soak (see the module docstring); ``extra``: more ``redactor run`` options."""
     rng = random.Random(seed)  # noqa: S311 - kill times, not security
@@ -148,19 +219,24 @@ def soak(
                 *extra,
             ]
 
-        runs = delivered = 0
+        runs = delivered = workers_killed = 0
         for _ in range(kills):
             proc = subprocess.Popen(command(runs), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
             runs += 1
             time.sleep(rng.uniform(*kill_after))
             if proc.poll() is None:
+                below = _descendants(proc.pid)  # a Ray run's cluster dies with its driver
                 proc.send_signal(signal.SIGKILL)
+                _kill(below)
                 delivered += 1
             proc.wait()
         last: dict[str, Any] = {}
-        for _ in range(MAX_FINAL_RUNS):
+        for final in range(MAX_FINAL_RUNS):
             report = reports / f"run-{runs:03d}.jsonl"
-            subprocess.run(command(runs), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)  # noqa: S603
+            proc = subprocess.Popen(command(runs), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+            for _ in range(worker_kills if final == 0 else 0):
+                workers_killed += _kill_a_worker(proc, app, rng)
+            proc.wait()
             runs += 1
             rows = [json.loads(line) for line in report.read_text("utf-8").splitlines() if line.strip()]
             last = {"rows": [r for r in rows if "source" in r], "summary": rows[-1].get("summary", {}) if rows else {}}
@@ -173,6 +249,8 @@ def soak(
         rerun = Counter(app.counters.requests)
         rerun.subtract(before)
     result = _count(store, sources, setup, last, delivered, runs, seconds)
+    result.worker_kills = workers_killed
+    result.ci_max_window = app.counters.ci_windows().sliding
     ops: Counter[str] = Counter()
     for name, n in rerun.items():
         ops[name.split(" ")[0]] += n
@@ -208,6 +286,13 @@ def _count(
     rows = last.get("rows", [])
     names = [r["source"] for r in rows]
     failed = int(last.get("summary", {}).get("failed", -1)) if isinstance(last.get("summary"), dict) else -1
+    decisions = {}
+    for rel in sorted(sources):
+        got = store.get(BUCKET, f"out/{rel}") if rel in outputs else None
+        if got is not None:
+            decisions[rel] = f"redacted {hashlib.sha256(got[1]).hexdigest()}"
+        else:
+            decisions[rel] = "quarantined" if rel in quarantine else "lost"
     return SoakResult(
         objects=len(sources),
         kills=kills,
@@ -223,6 +308,7 @@ def _count(
         report_unique=len(set(names)),
         entries=2 * len(sources),
         failed_last=failed,
+        decisions=decisions,
     )
 
 
@@ -235,10 +321,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--faults", default=DEFAULT_FAULTS)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--worker-kills", type=int, default=0, help="Ray workers to kill in the first final run")
+    parser.add_argument("--decisions", type=Path, help="write each source's outcome here (JSON)")
     parser.add_argument("run_options", nargs="*", help="more `redactor run` options, after --")
     args = parser.parse_args(argv)
-    result = soak(args.objects, args.kills, args.faults, args.seed, extra=tuple(args.run_options))
+    result = soak(
+        args.objects, args.kills, args.faults, args.seed, extra=tuple(args.run_options), worker_kills=args.worker_kills
+    )
     print("\n".join(result.lines()))
+    if args.decisions is not None:
+        args.decisions.write_text(json.dumps(result.decisions, indent=0, sort_keys=True) + "\n", "utf-8")
     return 0
 
 

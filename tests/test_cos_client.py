@@ -42,7 +42,7 @@ from redactor.cos.errors import (
     retryable,
     service_error,
 )
-from redactor.cos.ratelimit import TokenBucket, shared_bucket
+from redactor.cos.ratelimit import Pacer, TokenBucket, shared_bucket
 from redactor.cos.signing import parse_authorization, verify
 
 SECRET_ID = "AKIDcanaryid"
@@ -595,6 +595,24 @@ def test_token_bucket() -> None:
     now[0] = 10.0
     assert bucket.reserve() == 0
     assert shared_bucket("x", 5.0) is shared_bucket("x", 5.0) and shared_bucket("x", None) is None
+
+
+def test_pacer_saves_nothing_up_and_gives_up_late_slots() -> None:
+    now = [0.0]
+    pacer = Pacer(10.0, clock=lambda: now[0])
+    assert [pacer.slot() for _ in range(3)] == pytest.approx([0.0, 0.1, 0.2])
+    now[0] = 10.0  # idle for 10 s: still one slot now, the next 0.1 s later (no burst)
+    assert [pacer.slot(), pacer.slot()] == pytest.approx([10.0, 10.1])
+    assert pacer.slot(lead=0.5) == pytest.approx(10.5)
+    slept: list[float] = []
+
+    def oversleep(seconds: float) -> None:  # a thread woken 50 ms late the first time
+        slept.append(seconds)
+        now[0] += seconds + (0.05 if len(slept) == 1 else 0.0)
+
+    pacer.acquire(oversleep)
+    assert len(slept) == 2  # the late slot was given up for the next one
+    assert now[0] == pytest.approx(10.7)
 
 
 def test_rate_limit_applies_to_ai_requests() -> None:

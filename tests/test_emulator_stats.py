@@ -13,6 +13,7 @@ import pytest
 from redactor.cos.signing import sign
 from redactor.emulator import EmulatorApp, EmulatorConfig, EmulatorServer, Store, crc64
 from redactor.emulator import store as store_module
+from redactor.emulator.stats import busiest
 
 SID, SKEY = "AKIDstatstest", "stats-test-secret-key-0123456789"
 BUCKET = "stats-1250000000"
@@ -66,9 +67,22 @@ def test_counters_follow_what_was_answered(server: EmulatorServer) -> None:
     assert stats["requests"]["get 404"] == 1
     assert stats["ci"] == {"IDCard 200": statuses.count(200), "IDCard 503": statuses.count(503)}
     assert stats["ci_tokens"] <= 2 and isinstance(stats["monotonic"], float)
+    # every AILicenseRec arrival (refused ones too) is in the windows; none after "now"
+    assert stats["ci_windows"]["calls"] == 8 and 1 <= stats["ci_windows"]["max_1s_sliding"] <= 8
+    later = httpx.get(f"{server.url}/_emulator/stats", params={"since": str(stats["monotonic"])}).json()
+    assert later["ci_windows"]["calls"] == 0
+    assert httpx.get(f"{server.url}/_emulator/stats", params={"since": "soon"}).status_code == 400
     # an object named like the endpoint in a bucket is still an object
     assert signed(server, "PUT", "_emulator/stats", b"mine").status_code == 200
     assert signed(server, "GET", "_emulator/stats").content == b"mine"
+
+
+def test_busiest_windows_slide_over_every_start() -> None:
+    # 3 calls in [0.5, 1.4): two fixed seconds hold 2 and 1, a sliding window holds all 3
+    got = busiest([0.0, 0.5, 0.9, 1.4, 3.0])
+    assert (got.calls, got.sliding, got.fixed) == (5, 3, 3)
+    assert busiest([0.0, 1.0, 2.0]).sliding == 1  # [t, t + 1 s): a call a second apart is the next window's
+    assert busiest([0.0, 0.5, 0.9, 1.4], since=0.6).calls == 2
 
 
 @pytest.mark.parametrize("size", [0, 1, 4095, 32 * 1024, 32 * 1024 + 17, 600_001])

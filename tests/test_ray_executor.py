@@ -6,6 +6,13 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -15,6 +22,8 @@ from redactor.cli import app
 from redactor.cos.client import CosClient
 from redactor.cos.config import CosConfig, Credentials
 from redactor.emulator import EmulatorApp, EmulatorConfig, EmulatorServer, Store
+from redactor.inventory import make_inventory
+from redactor.soak import _kill, _ray_workers
 
 from .conftest import SAMPLES
 
@@ -98,14 +107,20 @@ def test_ray_run_decides_as_a_local_run_and_a_rerun_writes_nothing(cluster, tmp_
     assert _summary(again)["skipped_unchanged"] == 12 * COPIES
 
 
-def test_one_ailicenserec_rate_for_every_actor(cluster, tmp_path):
+@pytest.mark.parametrize("executor", ["ray", "local"])
+def test_no_1s_window_of_ailicenserec_calls_above_the_rate(cluster, tmp_path, executor):
+    """The rate is a cap per 1-second window, as the service counts it (the emulator's
+    arrival times, every window [t, t + 1 s)): the actors' calls together, or a local run's
+    threads, never crowd one window above --ci-rate (+5%). More images than the rate
+    allows are in flight, so the limiter, not the work, sets the pace."""
     _, emulator = cluster
+    rate = 20.0
+    since = time.monotonic()  # the emulator runs in this process: its clock
     calls = sum(emulator.counters.ci.values())
-    rate = 5.0
     _, lines = _run(
         tmp_path / "rate.jsonl",
-        f"cos://{BUCKET}/in/0/",
-        f"cos://{BUCKET}/rated/",
+        f"cos://{BUCKET}/in/",
+        f"cos://{BUCKET}/rated-{executor}/",
         "--engine",
         "cos",
         "--verify",
@@ -113,12 +128,14 @@ def test_one_ailicenserec_rate_for_every_actor(cluster, tmp_path):
         "--ci-rate",
         str(rate),
         "--executor",
-        "ray",
+        executor,
     )
     made = sum(emulator.counters.ci.values()) - calls
     summary = _summary(lines, keep_seconds=True)
-    assert made == summary["service_calls"] >= 10
-    # Two actors, each with a bucket of its own, would have taken half this time.
+    windows = emulator.counters.ci_windows(since)
+    assert made == summary["service_calls"] == windows.calls >= 10 * COPIES
+    assert windows.sliding <= rate * 1.05, windows
+    # One pace for the whole run (two actors each with a pace of their own would take half this).
     assert summary["seconds"] >= (made - 1) / rate
 
 
@@ -127,3 +144,80 @@ def test_ray_options_need_the_ray_executor_and_cos_places(cluster, tmp_path):
     assert result.exit_code == 2 and "cos:// places" in result.output
     result = CliRunner().invoke(app, ["run", str(SAMPLES), str(tmp_path / "out"), "--ray-address", "auto"])
     assert result.exit_code == 2 and "need --executor ray" in result.output
+
+
+def test_ray_run_from_an_inventory_decides_as_a_listing_run(cluster, tmp_path):
+    client, _ = cluster
+    rows = [(o.key, o.size, o.etag) for o in client.iter_objects(BUCKET, "in/0/")]
+    for key, body in make_inventory(rows, BUCKET, "inventory/in-0/", per_file=5).items():
+        client.put_object(BUCKET, key, body)
+    common = ["--engine", "replay", "--verify", "off"]
+    src = f"cos://{BUCKET}/in/0/"
+    _, listed = _run(tmp_path / "listed.jsonl", src, f"cos://{BUCKET}/inv-local/", *common)
+    manifest = f"cos://{BUCKET}/inventory/in-0/manifest.json"
+    ray_options = ["--executor", "ray", "--from-inventory", manifest, "--upload-report"]
+    _, on_ray = _run(tmp_path / "inv.jsonl", src, f"cos://{BUCKET}/inv-ray/", *common, *ray_options)
+    assert {k: r["decision"] for k, r in _rows(on_ray).items()} == {k: r["decision"] for k, r in _rows(listed).items()}
+    assert _summary(on_ray) == _summary(listed)
+    # the actors' rows, gathered by the driver into one report, uploaded as a local run's is
+    uploaded = client.get_object(BUCKET, "inv-ray/.redactor/reports/inv.jsonl")
+    assert uploaded == (tmp_path / "inv.jsonl").read_bytes()
+
+
+def _written(emulator, prefix: str) -> Counter:
+    return Counter({k: n for (b, k), n in emulator.store.writes.items() if b == BUCKET and k.startswith(prefix)})
+
+
+def _wait_for_writes(emulator, prefix: str, count: int, alive) -> None:
+    deadline = time.monotonic() + 60
+    while sum(_written(emulator, prefix).values()) < count and alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_a_killed_worker_is_replaced_and_nothing_is_written_twice(cluster, tmp_path):
+    """SIGKILL one actor's process mid-run: Ray restarts it and retries its batches; the
+    run completes with every key once, nothing failed, and no output written twice."""
+    client, emulator = cluster
+    entries = sum(1 for _ in client.iter_objects(BUCKET, "in/"))
+    args = ["--engine", "cos", "--verify", "off", "--ci-rate", "20", "--executor", "ray", "--ray-actors", "1"]
+    result: dict[str, tuple[int, list[dict]]] = {}
+    src, dst = f"cos://{BUCKET}/in/", f"cos://{BUCKET}/kw/"
+    run = threading.Thread(target=lambda: result.update(run=_run(tmp_path / "k.jsonl", src, dst, *args)))
+    run.start()
+    _wait_for_writes(emulator, "kw/", 3, run.is_alive)
+    workers = _ray_workers(os.getpid())  # this process started the cluster: its actors are below it
+    assert workers and run.is_alive()
+    _kill(workers[:1])
+    run.join(timeout=120)
+    _, lines = result["run"]
+    rows = _rows(lines)
+    assert _summary(lines)["failed"] == 0 and len(rows) == entries
+    written = _written(emulator, "kw/")
+    assert max(written.values()) == 1  # outputs, quarantined copies and reasons: once each
+    assert {k[len("kw/") :] for k in written} == {k for k, r in rows.items() if r["decision"] == "redacted"}
+
+
+def test_a_killed_driver_resumes_on_rerun_without_a_put_for_what_was_finished(cluster, tmp_path):
+    """SIGKILL the driver (its own process, joined to the cluster) mid-run; a rerun
+    completes, and PUTs nothing the killed run had finished."""
+    client, emulator = cluster
+    entries = sum(1 for _ in client.iter_objects(BUCKET, "in/"))
+    src, dst = f"cos://{BUCKET}/in/", f"cos://{BUCKET}/kd/"
+    args = ["--engine", "cos", "--verify", "off", "--ci-rate", "20", "--executor", "ray", "--ray-actors", "1"]
+    address = ray.get_runtime_context().gcs_address
+    command = [sys.executable, "-m", "redactor", "run", src, dst, *args, "--ray-address", address]
+    driver = subprocess.Popen([*command, "--report", str(tmp_path / "killed.jsonl")])
+    try:
+        _wait_for_writes(emulator, "kd/", 3, lambda: driver.poll() is None)
+        assert driver.poll() is None, "the run ended before it could be killed"
+    finally:
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+    time.sleep(1.0)  # what the dead driver's actors had in flight lands, or not
+    finished = _written(emulator, "kd/")
+    assert finished and max(finished.values()) == 1
+    _, lines = _run(tmp_path / "rerun.jsonl", src, dst, *args)
+    after = _written(emulator, "kd/")
+    assert max(after.values()) == 1  # no PUT for what the killed run had written
+    assert _summary(lines)["failed"] == 0 and len(_rows(lines)) == entries
+    assert set(after) - set(finished)  # the rerun did the rest

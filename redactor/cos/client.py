@@ -143,7 +143,7 @@ class _Core:
         self.clock = clock
         self.limiters: dict[str, Limiter | None] = {
             "cos": shared_bucket("cos", config.rate_limit),
-            "ai": shared_bucket("ai", config.ai_rate_limit),
+            "ai": shared_bucket("ai", config.ai_rate_limit, strict=True),  # a quota per 1-s window
         }
 
     # -- requests -------------------------------------------------------------------------

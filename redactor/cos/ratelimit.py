@@ -1,17 +1,28 @@
-"""A token bucket shared by every worker of a process, so N threads (or tasks) together stay
+"""Rate limits shared by every worker of a process, so N threads (or tasks) together stay
 under a service quota (AILicenseRec is billed and throttled per account, not per worker).
 
-A caller reserves a slot under a lock and sleeps outside it, which makes the same bucket
+:class:`Pacer` is the strict one (AILicenseRec): one slot every ``1/rate`` seconds and nothing
+saved up while idle, so no 1-second window holds more than ``rate`` calls. A
+:class:`TokenBucket` allows bursts (its size on top of the rate in any window): what a
+server's own cap does (the emulator's), and what plain COS requests may do.
+
+A caller reserves a slot under a lock and sleeps outside it, which makes the same limiter
 usable from threads (``acquire``) and from asyncio (``acquire_async``) at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 from collections.abc import Callable
 from typing import Protocol
+
+#: A caller that wakes up later than this after its slot gives it up and asks for another:
+#: a late call would land next to the slots after it and crowd their 1-second windows (a
+#: thread descheduled on a loaded machine must not turn into a burst).
+LATE_AFTER = 0.01
 
 
 class Limiter(Protocol):
@@ -80,16 +91,58 @@ class TokenBucket:
             await asyncio.sleep(wait)
 
 
-_SHARED: dict[tuple[str, float], TokenBucket] = {}
+class Pacer:
+    """``rate`` calls per second, strictly: slots ``1/rate`` apart, none saved up while idle
+    (a burst of one), so any 1-second window holds at most ``rate`` of them. A caller that
+    wakes more than :data:`LATE_AFTER` after its slot takes a new one."""
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = rate
+        self.interval = 1.0 / rate
+        self._clock = clock
+        self._next = -math.inf
+        self._lock = threading.Lock()
+
+    def slot(self, lead: float = 0.0) -> float:
+        """The next free slot, on this pacer's clock, no earlier than ``lead`` s from now
+        (the time a remote caller needs to hear of it)."""
+        with self._lock:
+            at = max(self._clock() + lead, self._next)
+            self._next = at + self.interval
+            return at
+
+    def acquire(self, sleep: Callable[[float], None] = time.sleep) -> None:
+        while True:
+            at = self.slot()
+            delay = at - self._clock()
+            if delay > 0:
+                sleep(delay)
+            if self._clock() - at <= LATE_AFTER:
+                return
+
+    async def acquire_async(self) -> None:
+        while True:
+            at = self.slot()
+            delay = at - self._clock()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if self._clock() - at <= LATE_AFTER:
+                return
+
+
+_SHARED: dict[tuple[str, float], TokenBucket | Pacer] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def shared_bucket(name: str, rate: float | None) -> TokenBucket | None:
-    """The process-wide bucket for ``name`` at ``rate`` (None = unlimited)."""
+def shared_bucket(name: str, rate: float | None, strict: bool = False) -> TokenBucket | Pacer | None:
+    """The process-wide limiter for ``name`` at ``rate`` (None = unlimited): a
+    :class:`Pacer` when ``strict``, else a :class:`TokenBucket` with a second's burst."""
     if rate is None:
         return None
     with _SHARED_LOCK:
         bucket = _SHARED.get((name, rate))
         if bucket is None:
-            bucket = _SHARED[(name, rate)] = TokenBucket(rate)
+            bucket = _SHARED[(name, rate)] = Pacer(rate) if strict else TokenBucket(rate)
         return bucket

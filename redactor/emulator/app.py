@@ -105,9 +105,14 @@ class EmulatorApp:
         request_id = self._request_id()
         request = self._parse(scope, bytes(body))
         if request.path_style and request.method == "GET" and request.path == STATS_PATH:
-            await self._send(send, request, self._stats(), request_id, truncate=False)
+            try:
+                stats = self._stats(request)
+            except ErrorReply as exc:
+                stats = self._error(request, request_id, exc)
+            await self._send(send, request, stats, request_id, truncate=False)
             return
         op = self._op(request)
+        self.counters.arrived(op)
         delay = self.config.latency_ms + self.faults.latency_ms(op)
         if delay > 0:
             await asyncio.sleep(delay / 1000.0)
@@ -126,10 +131,15 @@ class EmulatorApp:
         self.counters.record(request, op, "truncated" if fault is Fault.TRUNCATE else reply.status)
         await self._send(send, request, reply, request_id, truncate=fault is Fault.TRUNCATE)
 
-    def _stats(self) -> Reply:
+    def _stats(self, request: Request) -> Reply:
         limiter = self.recognition.limiter
         tokens = None if limiter is None else limiter.available()
-        return Reply(200, self.counters.to_json(tokens), [("Content-Type", "application/json")])
+        since = request.param("since")
+        try:
+            after = float(since) if since is not None else None
+        except ValueError:
+            raise ErrorReply(400, "InvalidArgument", "since must be a number (a monotonic time)") from None
+        return Reply(200, self.counters.to_json(tokens, after), [("Content-Type", "application/json")])
 
     @staticmethod
     async def _reset(send: Send) -> None:

@@ -14,8 +14,11 @@ Rows come back as report lines and go to the same JSONL report and summary; the
 checkpoint stays the driver's file (actors get each key's earlier entry and return the new
 one). Exactly-once rests on the stamps and write-once PUTs in the runner.
 
-One :class:`RateKeeper` actor holds the AILicenseRec token bucket for the whole cluster;
-each actor's client asks it through :class:`LeasedLimiter` before every call.
+One :class:`RateKeeper` actor paces AILicenseRec for the whole cluster: it hands out one
+time slot per call, ``1/--ci-rate`` apart on the wall clock, and each actor's client waits
+for its slot through :class:`LeasedLimiter` (a slot missed by more than
+:data:`~redactor.cos.ratelimit.LATE_AFTER` is given up for a new one), so no 1-second window
+of the cluster's calls holds more than the rate, give or take what the network adds.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ import hashlib
 import hmac
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -36,9 +38,9 @@ from typing import IO, Any
 from redactor.core.policy import load_policy
 from redactor.core.results import Decision
 from redactor.core.stamps import StampKey
-from redactor.cos.ratelimit import TokenBucket
+from redactor.cos.ratelimit import LATE_AFTER, Pacer
 from redactor.errors import RedactorError, UsageError
-from redactor.pipeline.batch import BatchRunner, Seen, lookup, set_aside
+from redactor.pipeline.batch import BatchRunner, Seen, listing_failure, lookup, set_aside
 from redactor.pipeline.manifest import Manifest, SortedPresence
 from redactor.pipeline.options import RunSummary
 from redactor.pipeline.records import ReportRow
@@ -54,15 +56,11 @@ BATCH_KEYS = 8
 IN_FLIGHT_PER_ACTOR = 3
 #: CPUs each actor reserves (and images it works on at once: the runner's ``cpu_slots``).
 ACTOR_CPUS = 1
-#: The cluster-wide bucket's burst, as a share of a second's worth: small, so that no
-#: 1-second window is far above ``--ci-rate``.
-BURST_SHARE = 0.02
-#: Tokens an actor leases at a time, as a share of a second's worth (at least one): one
-#: round trip to the rate actor per lease.
-LEASE_SHARE = 0.01
-#: Leased tokens not used within this many seconds are dropped: an idle actor never
-#: saves up a burst.
-LEASE_TTL = 0.5
+#: How far ahead of now an idle rate actor places a slot: the round trip of the request for
+#: it (a slot that arrives after it has passed is given up). Doubled after each miss.
+SLOT_LEAD = 0.02
+#: The most a slot is placed ahead of now for a caller that keeps missing them.
+MAX_SLOT_LEAD = 0.5
 #: Times Ray restarts a dead actor (and retries its tasks) before the batch is reported failed.
 MAX_RESTARTS = 3
 
@@ -75,42 +73,36 @@ def stamp_check(key: StampKey | None) -> str | None:
 
 
 class RateKeeper:
-    """The one AILicenseRec bucket of a cluster (run as a Ray actor)."""
+    """The one AILicenseRec pace of a cluster (run as a Ray actor): slots on the wall clock,
+    which every node of a cluster shares (NTP); a monotonic clock is per machine."""
 
     def __init__(self, rate: float) -> None:
-        self._bucket = TokenBucket(rate, burst=max(1.0, rate * BURST_SHARE))
+        self._pacer = Pacer(rate, clock=time.time)
 
-    def lease(self, tokens: int) -> float:
-        """Take ``tokens`` now (going into debt); the seconds before they may be used."""
-        wait = 0.0
-        for _ in range(tokens):
-            wait = self._bucket.reserve()
-        return wait
+    def slot(self, lead: float) -> float:
+        """The wall-clock time (``time.time()``) of the next slot, at least ``lead`` s ahead."""
+        return self._pacer.slot(lead)
 
 
 class LeasedLimiter:
-    """A client's ``ai`` limiter that takes its tokens from a :class:`RateKeeper` actor,
-    ``lease`` at a time: the same ``acquire(sleep)`` a :class:`TokenBucket` has."""
+    """A client's ``ai`` limiter that takes each call's slot from a :class:`RateKeeper`
+    actor: the same ``acquire(sleep)`` a :class:`~redactor.cos.ratelimit.Pacer` has."""
 
-    def __init__(self, keeper: Any, lease: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self._keeper, self._lease, self._clock = keeper, max(1, lease), clock
-        self._lock = threading.Lock()
-        self._tokens = 0
-        self._ready_at = 0.0
+    def __init__(self, keeper: Any, clock: Callable[[], float] = time.time) -> None:
+        self._keeper, self._clock = keeper, clock
 
     def acquire(self, sleep: Callable[[float], None] = time.sleep) -> None:
         import ray
 
-        with self._lock:  # one lease at a time: the other threads would need one too
-            now = self._clock()
-            if self._tokens <= 0 or now > self._ready_at + LEASE_TTL:
-                wait = float(ray.get(self._keeper.lease.remote(self._lease)))
-                now = self._clock()
-                self._tokens, self._ready_at = self._lease, now + wait
-            self._tokens -= 1
-            delay = self._ready_at - now
-        if delay > 0:
-            sleep(delay)
+        lead = SLOT_LEAD
+        while True:
+            at = float(ray.get(self._keeper.slot.remote(lead)))
+            delay = at - self._clock()
+            if delay > 0:
+                sleep(delay)
+            if self._clock() - at <= LATE_AFTER:
+                return
+            lead = min(2 * lead, MAX_SLOT_LEAD)  # missed: ask further ahead
 
     async def acquire_async(self) -> None:
         await asyncio.to_thread(self.acquire)
@@ -143,9 +135,9 @@ class RedactWorker:
     """A long-lived worker (a Ray actor): its runner, models and COS client are built once."""
 
     def __init__(self, settings: RunSettings, keeper: Any, check: str | None) -> None:
-        lease = max(1, int(settings.ci_rate * LEASE_SHARE))
-        limiter = LeasedLimiter(keeper, lease) if keeper is not None else None
-        self._runner = build_runner(settings, manifest_path=None, ai_limiter=limiter)
+        limiter = LeasedLimiter(keeper) if keeper is not None else None
+        # the driver lists (or reads the inventory); a worker only processes what it is sent
+        self._runner = build_runner(replace(settings, inventory=None), manifest_path=None, ai_limiter=limiter)
         if stamp_check(self._runner.options.stamp_key) != check:
             raise UsageError(
                 "a Ray worker resolved another stamp key than the driver: give every node the same "
@@ -209,7 +201,9 @@ def run_on_ray(
 
     places = Places(settings.src, settings.dst, settings.quarantine)
     stamp_key = resolve_stamp_key()  # fails here, before any worker starts, when there is none
-    source, dest, quarantine = places.storages(settings.endpoint, settings.region, create=not settings.dry_run)
+    source, dest, quarantine = places.storages(
+        settings.endpoint, settings.region, create=not settings.dry_run, inventory=settings.inventory
+    )
     started = _start(address)
     pool: list[Any] = []
     keeper: Any = None
@@ -217,7 +211,9 @@ def run_on_ray(
         resources: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
         count = actors or max(1, int(resources.get("CPU", 1)) // ACTOR_CPUS)
         remote: Any = ray.remote  # typed for decorated classes; these are wrapped at run time
-        keeper = remote(num_cpus=0)(RateKeeper).remote(settings.ci_rate)
+        keeper = remote(num_cpus=0, max_restarts=MAX_RESTARTS, max_task_retries=MAX_RESTARTS)(RateKeeper).remote(
+            settings.ci_rate
+        )  # a restarted pace starts with nothing saved up: no burst
         worker = remote(
             num_cpus=ACTOR_CPUS,
             max_concurrency=IN_FLIGHT_PER_ACTOR,
@@ -308,8 +304,8 @@ class _Driver:
         while True:
             try:
                 item = next(iterator, None)
-            except Exception as exc:  # a listing that failed after its retries
-                self.summary.aborted = f"listing the source failed: {type(exc).__name__}: {exc}"[:300]
+            except Exception as exc:  # a listing that failed after its retries (or a bad inventory)
+                self.summary.aborted = listing_failure(exc)
                 break
             if item is None:
                 break

@@ -122,7 +122,7 @@ class BatchRunner:
                     try:
                         entry = next(iterator, None)
                     except Exception as exc:  # a listing that failed after its retries
-                        self.summary.aborted = f"listing the source failed: {type(exc).__name__}: {exc}"[:300]
+                        self.summary.aborted = listing_failure(exc)
                         break
                     if entry is None:
                         break
@@ -468,6 +468,15 @@ class _Marker:
 
 _WRITE_ONCE = _Marker()
 _REPLACE = _Marker()
+
+
+def listing_failure(exc: Exception) -> str:
+    """Why a run stopped early when its source's entries could not be had (the summary's
+    ``aborted``): a listing that failed after its retries, or an inventory report that
+    cannot be used (its own one-line reason)."""
+    if isinstance(exc, UsageError):
+        return f"the source's entries: {exc}"[:400]
+    return f"listing the source failed: {type(exc).__name__}: {exc}"[:300]
 
 
 def lookup(presence: SortedPresence | None, key: str) -> Presence | None:
