@@ -327,7 +327,7 @@ def _chart(facts: RunFacts) -> str:
     """Two bar charts in one inline SVG: decisions, then the most frequent reasons."""
     bars: list[tuple[str, int, str]] = [(d, n, f"d-{_css(d)}") for d, n in facts.by_decision]
     top = list(facts.by_reason[:CHART_REASONS])
-    row_h, label_w, bar_w = 22, 210, 220
+    row_h, label_w, bar_w = 22, 250, 220
     height = row_h * (len(bars) + len(top) + 2) + 8
     peak = max([n for _, n, _ in bars] + [n for _, n in top] + [1])
     out = [
@@ -352,7 +352,7 @@ def _chart(facts: RunFacts) -> str:
     for label, n in top:
         y += row_h
         w = max(2.0, bar_w * n / peak)
-        short = label if len(label) <= 34 else label[:33] + "…"
+        short = label if len(label) <= 36 else label[:35] + "…"
         out.append(
             f'<text x="{label_w - 6}" y="{y}" text-anchor="end"><title>{escape(label)}</title>{escape(short)}</text>'
             f'<rect class="bar reason" x="{label_w}" y="{y - 13}" width="{w:.1f}" height="15" rx="2"/>'
@@ -537,7 +537,8 @@ color:var(--muted);overflow-wrap:anywhere}
 footer{color:var(--muted);font-size:.85rem}
 """
 
-#: The filters: hide the cards that do not match; nothing else, nothing fetched.
+#: The filters: hide the cards that do not match (a ``#decision=quarantined&card=IDCard``
+#: fragment sets them on opening, for a link to one view); nothing else, nothing fetched.
 _JS = """
 (function(){
 var form=document.getElementById('filters'),shown=document.getElementById('shown');
@@ -551,6 +552,11 @@ function apply(){
   el.hidden=!ok;if(ok)n++;}
  shown.textContent=n+' of '+cards.length+' shown';
 }
+var ids={decision:'f-decision',reason:'f-reason',card:'f-card'};
+location.hash.replace(/^#/,'').split('&').forEach(function(p){
+ var kv=p.split('='),el=document.getElementById(ids[kv[0]]||'');if(!el||kv.length<2)return;
+ var v=decodeURIComponent(kv[1]);for(var i=0;i<el.options.length;i++){if(el.options[i].value===v)el.value=v;}
+});
 form.addEventListener('change',apply);form.addEventListener('submit',function(e){e.preventDefault();});
 apply();document.body.setAttribute('data-ready','1');
 })();
