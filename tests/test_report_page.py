@@ -360,3 +360,55 @@ def test_percentiles_and_counts_of_the_summary():
     decode = next(t for t in facts.timings if t.stage == "decode")
     assert (decode.count, decode.p50, decode.p90) == (11, 2.0, 5.0)
     assert facts.incomplete and facts.policy_sha256 == ("p",)
+
+
+BUCKET = "pages-1250000000"
+SECRET_ID = "AKIDreportpage0000000000000000000000"
+SECRET_KEY = "report-page-secret-key-00000000000"
+
+
+@pytest.fixture
+def cos(monkeypatch):
+    from redactor.cos.client import CosClient
+    from redactor.cos.config import CosConfig, Credentials
+    from redactor.emulator import EmulatorApp, EmulatorConfig, EmulatorServer, Store
+
+    store = Store()
+    store.create_bucket(BUCKET)
+    emulator = EmulatorApp(store, EmulatorConfig(credentials={SECRET_ID: SECRET_KEY}, ci_engine="replay"))
+    monkeypatch.setenv("COS_SECRET_ID", SECRET_ID)
+    monkeypatch.setenv("COS_SECRET_KEY", SECRET_KEY)
+    monkeypatch.setenv("COS_REGION", "ap-guangzhou")
+    with EmulatorServer(emulator) as server:
+        monkeypatch.setenv("COS_ENDPOINT", server.url)
+        client = CosClient(CosConfig(region="ap-guangzhou", endpoint=server.url), Credentials(SECRET_ID, SECRET_KEY))
+        with client:
+            yield client
+
+
+def test_a_cos_destination_gets_its_page_locally_and_uploaded_on_request(cos, tmp_path):
+    report = tmp_path / "run.jsonl"
+    result = CliRunner().invoke(
+        app,
+        ["run", str(SAMPLES), f"cos://{BUCKET}/out/", "-e", "replay", "--report", str(report), "--html"],
+    )
+    assert result.exit_code == 1, result.output
+    page = tmp_path / "run.html"
+    text = page.read_text("utf-8")
+    assert len(_DATA_URI.findall(text)) == 10  # the outputs, read back from COS
+    assert f'href="cos://{BUCKET}/out/idcard-front-scan-0001.png"' in text
+    assert f"cos://{BUCKET}/out.quarantine/noncard-0012.jpg" in text
+    assert SECRET_KEY not in text and SECRET_ID not in text and "127.0.0.1" not in text
+    assert not [o.key for o in cos.iter_objects(BUCKET, "out/.redactor/") if o.key.endswith(".html")]
+    # Rerun (all unchanged) with --upload-report: this run's page goes next to its report.
+    report2 = tmp_path / "again.jsonl"
+    args = ["run", str(SAMPLES), f"cos://{BUCKET}/out/", "-e", "replay", "--report", str(report2)]
+    result = CliRunner().invoke(app, [*args, "--html", "--upload-report"])
+    assert result.exit_code == 1, result.output
+    stored = cos.get_object(BUCKET, "out/.redactor/reports/again.html")
+    assert stored == (tmp_path / "again.html").read_bytes() and b"Contact sheet" in stored
+    # redactor report on the first report, its outputs read from the COS destination.
+    out = tmp_path / "later.html"
+    result = CliRunner().invoke(app, ["report", str(report), "--dst", f"cos://{BUCKET}/out/", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "12 images, 10 thumbnails" in result.output
