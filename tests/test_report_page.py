@@ -50,8 +50,11 @@ def chromium() -> str:
     return found
 
 
-def browse(chromium: str, page: Path, tmp: Path, *, fragment: str = "", screenshot: Path | None = None) -> str:
-    """The DOM after the page's script ran (``--dump-dom``), or a screenshot."""
+def browse(
+    chromium: str, page: Path, tmp: Path, *, fragment: str = "", screenshot: Path | None = None, dark: bool = False
+) -> str:
+    """The DOM after the page's script ran (``--dump-dom``), or a screenshot (``dark``: as
+    for a reader whose system prefers dark colours)."""
     profile = tmp / "chromium-profile"
     command = [
         chromium,
@@ -63,6 +66,7 @@ def browse(chromium: str, page: Path, tmp: Path, *, fragment: str = "", screensh
         f"--user-data-dir={profile}",
         f"--window-size={WINDOW[0]},{WINDOW[1]}",
     ]
+    command += ["--blink-settings=preferredColorScheme=0"] if dark else []
     command += [f"--screenshot={screenshot}"] if screenshot else ["--dump-dom"]
     command.append(page.resolve().as_uri() + fragment)
     done = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
@@ -145,6 +149,12 @@ def test_the_page_opens_in_headless_chromium_with_its_counts_and_thumbnails(samp
     assert len(np.unique(pixels.reshape(-1, 3) // 8, axis=0)) > 2000
     sheet = pixels[1200:]
     assert len(np.unique(sheet.reshape(-1, 3) // 8, axis=0)) > 2000
+    # Light by default, dark for a reader who prefers it.
+    dark = tmp_path / "dark.png"
+    browse(chromium, page, tmp_path, screenshot=dark, dark=True)
+    with Image.open(dark) as im:
+        night = np.asarray(im.convert("L"), dtype=np.float64)
+    assert np.median(pixels[:1200].mean(axis=2)) > 200 and np.median(night[:1200]) < 60
 
 
 def _truth_texts() -> set[str]:
@@ -298,6 +308,25 @@ def test_a_missing_or_corrupt_report_is_one_line_and_exit_2(tmp_path, content, m
     assert message in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "run.html").exists()
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        {"source": 1, "decision": "redacted"},
+        {"source": "a.jpg", "decision": "redacted", "reasons": [1]},
+        {"source": "a.jpg", "decision": "redacted", "fields": ["x"]},
+        {"source": "a.jpg", "decision": "redacted", "fields": [], "timings_ms": [1]},
+        {"source": "a.jpg", "decision": "redacted", "fields": [], "size": [0, "x"]},
+        {"source": "a.jpg", "decision": "redacted", "output": ["../x"]},
+    ],
+)
+def test_a_report_row_of_the_wrong_shape_is_refused_with_its_line(tmp_path, row):
+    path = tmp_path / "run.jsonl"
+    path.write_text(json.dumps({"source": "ok.jpg", "decision": "skipped"}) + "\n" + json.dumps(row) + "\n")
+    result = CliRunner().invoke(app, ["report", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "line 2 is not a report row" in result.output and "Traceback" not in result.output
 
 
 def test_html_with_a_dry_run_needs_a_report(tmp_path):

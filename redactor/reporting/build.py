@@ -90,7 +90,7 @@ def read_report(path: Path) -> LoadedReport:
                     summary = record
                     continue
                 try:
-                    rows.append(ReportRow.from_record(record))
+                    rows.append(_checked(ReportRow.from_record(record)))
                 except (KeyError, TypeError, ValueError, AttributeError):
                     raise UsageError(f"{path}: line {number} is not a report row (source, decision)") from None
         except UnicodeDecodeError:
@@ -98,6 +98,30 @@ def read_report(path: Path) -> LoadedReport:
     if not rows and summary is None:
         raise UsageError(f"{path} holds no report lines: not a redactor report")
     return LoadedReport(path, rows, summary)
+
+
+def _checked(row: ReportRow) -> ReportRow:
+    """The row, if its values have the types redactor writes (a hand-edited or foreign file
+    is refused with its line number, not drawn half-way)."""
+    ok = isinstance(row.source, str) and isinstance(row.decision, str)
+    ok = ok and all(isinstance(r, str) for r in row.reasons)
+    for value in (row.output, row.quarantine, row.output_sha256, row.policy_sha256, row.engine):
+        ok = ok and (value is None or isinstance(value, str))
+    image = row.image
+    if image is not None:
+        ok = ok and isinstance(image.fields, list) and all(isinstance(f, dict) for f in image.fields)
+        ok = ok and isinstance(image.timings_ms, dict) and (image.card_type is None or isinstance(image.card_type, str))
+        ok = ok and (
+            image.size is None
+            or (
+                isinstance(image.size, list)
+                and len(image.size) == 2
+                and all(isinstance(v, int) and v > 0 for v in image.size)
+            )
+        )
+    if not ok:
+        raise ValueError("not a report row")
+    return row
 
 
 def _candidates(rows: Sequence[ReportRow]) -> list[ReportRow]:

@@ -425,9 +425,7 @@ def _card(index: int, card: Card, reason_ids: Mapping[str, str]) -> str:
         )
     shapes = "".join(_region(r) for r in card.regions)
     blank = "" if thumb is not None else f'<rect class="blank" width="{w}" height="{h}"/>'
-    overlay = (
-        f'<svg class="ov" viewBox="0 0 {w} {h}" preserveAspectRatio="none" aria-hidden="true">{blank}{shapes}</svg>'
-    )
+    overlay = f'<svg class="ov" viewBox="0 0 {w} {h}" aria-hidden="true">{blank}{shapes}</svg>'
     what = "masked output" if thumb is not None else "diagram of the located fields (no pixels)"
     label = f"{card.source}: {card.decision}, {what}"
     href = card.href or f"#card-{index}"
@@ -521,7 +519,7 @@ content-visibility:auto;contain-intrinsic-size:auto 330px}
 .thumb{display:block;outline-offset:-3px}.thumb:focus-visible,a:focus-visible,select:focus-visible{
 outline:3px solid var(--focus)}
 .frame{position:relative;display:block;width:100%;max-height:320px;background:var(--blank)}
-.frame img,.ov{position:absolute;inset:0;width:100%;height:100%}
+.frame img,.ov{position:absolute;inset:0;width:100%;height:100%}.frame img{object-fit:contain}
 .ov .blank{fill:var(--blank)}
 polygon{vector-effect:non-scaling-stroke;stroke-width:1.5px;fill:none}
 .a-mask{stroke:var(--mask);fill:none}.a-keep{stroke:var(--keep);stroke-dasharray:4 3}
