@@ -280,7 +280,9 @@ def _header(facts: RunFacts) -> str:
         f'<header><h1>Redaction run <span class="name">{escape(facts.report_name)}</span></h1>'
         f'<dl class="meta"><dt>Policy</dt><dd>{policy}</dd><dt>Policy sha256</dt><dd>{shas}</dd>'
         f"<dt>redactor</dt><dd>{escape(ran)} (page drawn by {escape(facts.rendered_by)})</dd>"
-        f"{''.join(extra)}</dl>{''.join(flags)}</header>"
+        f"{''.join(extra)}</dl>{''.join(flags)}"
+        '<nav aria-label="On this page"><a href="#summary">Summary</a> · <a href="#sheet">Contact sheet</a></nav>'
+        "</header>"
     )
 
 
@@ -296,7 +298,10 @@ def _table(title: str, pairs: Sequence[tuple[str, int]], head: str) -> str:
 
 def _summary(facts: RunFacts) -> str:
     tiles = "".join(
-        f'<div class="tile d-{_css(d)}"><span class="n" data-count="{escape(d)}">{n}</span> {escape(d)}</div>'
+        f'<a class="tile d-{_css(d)}" href="#decision={escape(d)}" title="Show the {escape(d)} images">'
+        f'<span class="n" data-count="{escape(d)}">{n}</span> {escape(d)}</a>'
+        if d != Decision.SKIPPED.value
+        else f'<div class="tile"><span class="n" data-count="{escape(d)}">{n}</span> {escape(d)}</div>'
         for d, n in facts.by_decision
     )
     timing_rows = "".join(
@@ -495,6 +500,7 @@ code{font:12px ui-monospace,monospace;overflow-wrap:anywhere}
 .meta dt{color:var(--muted)}.meta dd{margin:0;overflow-wrap:anywhere}
 .warn{color:var(--warn);font-weight:600}.muted{color:var(--muted)}
 .tiles{display:flex;flex-wrap:wrap;gap:8px;margin-bottom:12px}
+a.tile{color:inherit;text-decoration:none}a.tile:hover{border-color:var(--focus)}
 .tile{background:var(--card);border:1px solid var(--line);border-left:5px solid var(--skip);border-radius:6px;
 padding:6px 12px}.tile .n{font-size:1.3rem;font-weight:700;margin-right:4px}
 .d-redacted{border-left-color:var(--ok)}.d-quarantined{border-left-color:var(--warn)}
@@ -551,10 +557,14 @@ function apply(){
  shown.textContent=n+' of '+cards.length+' shown';
 }
 var ids={decision:'f-decision',reason:'f-reason',card:'f-card'};
-location.hash.replace(/^#/,'').split('&').forEach(function(p){
- var kv=p.split('='),el=document.getElementById(ids[kv[0]]||'');if(!el||kv.length<2)return;
- var v=decodeURIComponent(kv[1]);for(var i=0;i<el.options.length;i++){if(el.options[i].value===v)el.value=v;}
-});
+function fromHash(){var any=false;
+ location.hash.replace(/^#/,'').split('&').forEach(function(p){
+  var kv=p.split('='),el=document.getElementById(ids[kv[0]]||'');if(!el||kv.length<2)return;
+  var v;try{v=decodeURIComponent(kv[1]);}catch(e){return;}
+  for(var i=0;i<el.options.length;i++){if(el.options[i].value===v){el.value=v;any=true;}}
+ });return any;}
+fromHash();
+addEventListener('hashchange',function(){if(fromHash()){apply();document.getElementById('sheet').scrollIntoView();}});
 form.addEventListener('change',apply);form.addEventListener('submit',function(e){e.preventDefault();});
 apply();document.body.setAttribute('data-ready','1');
 })();
