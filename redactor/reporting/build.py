@@ -139,7 +139,8 @@ def choose(rows: Sequence[ReportRow], max_cards: int) -> tuple[list[ReportRow], 
     to ``max_cards``; and a sentence that says what was left out."""
     pool = _candidates(rows)
     rank = {d: i for i, d in enumerate(DECISION_ORDER)}
-    pool.sort(key=lambda r: (rank.get(r.decision, len(rank)), r.source))
+    # Within a decision, the images with located fields first: their diagrams say the most.
+    pool.sort(key=lambda r: (rank.get(r.decision, len(rank)), not (r.image and r.image.fields), r.source))
     doubt = [r for r in pool if r.decision != Decision.REDACTED.value]
     redacted = [r for r in pool if r.decision == Decision.REDACTED.value]
     counted = len(rows) - len(pool)
@@ -196,6 +197,9 @@ def _card(row: ReportRow, dest: Storage | None, dst: str | None, quarantine: str
         }.get(row.decision, f"{row.decision}: no masked output.")
         if row.decision == Decision.SKIPPED.value:
             note = f"Unchanged since an earlier run, which decided {row.previous_decision}."
+        elif row.decision == Decision.QUARANTINED.value and not (row.image and row.image.fields):
+            note = "Quarantined: no field was located, so there is nothing to draw (the quarantine holds the "
+            note += "original, which is never shown here)."
     elif row.dry_run or row.output is None:
         note = "Dry run: nothing was written."
     elif dest is None:

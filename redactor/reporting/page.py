@@ -35,6 +35,8 @@ CHART_REASONS = 6
 #: A thumbnail larger than this is left out (the caller bounds them; this keeps a page's
 #: weight bounded even if it does not).
 MAX_THUMBNAIL_BYTES = 64_000
+#: Rows of a summary table shown at first (the rest one click away, under <details>).
+TABLE_ROWS = 8
 #: Reasons shown under a card (all of them are in the report).
 CARD_REASONS = 3
 #: Characters of one reason shown under a card or on the chart.
@@ -289,10 +291,21 @@ def _header(facts: RunFacts) -> str:
 def _table(title: str, pairs: Sequence[tuple[str, int]], head: str) -> str:
     if not pairs:
         return f'<div class="tbl"><h3>{escape(title)}</h3><p class="muted">none</p></div>'
-    body = "".join(f'<tr><td>{escape(k)}</td><td class="num">{n}</td></tr>' for k, n in pairs)
+
+    def rows(part: Sequence[tuple[str, int]]) -> str:
+        return "".join(f'<tr><td>{escape(k)}</td><td class="num">{n}</td></tr>' for k, n in part)
+
+    thead = f'<thead><tr><th scope="col">{escape(head)}</th><th scope="col" class="num">images</th></tr></thead>'
+    more = ""
+    if len(pairs) > TABLE_ROWS:
+        rest = pairs[TABLE_ROWS:]
+        more = (
+            f"<details><summary>{len(rest)} more ({sum(n for _, n in rest)} images)</summary>"
+            f"<table>{rows(rest)}</table></details>"
+        )
     return (
-        f'<div class="tbl"><h3>{escape(title)}</h3><table><thead><tr><th scope="col">{escape(head)}</th>'
-        f'<th scope="col" class="num">images</th></tr></thead><tbody>{body}</tbody></table></div>'
+        f'<div class="tbl"><h3>{escape(title)}</h3><table>{thead}<tbody>{rows(pairs[:TABLE_ROWS])}</tbody>'
+        f"</table>{more}</div>"
     )
 
 
@@ -357,7 +370,7 @@ def _chart(facts: RunFacts) -> str:
     for label, n in top:
         y += row_h
         w = max(2.0, bar_w * n / peak)
-        short = label if len(label) <= 36 else label[:35] + "…"
+        short = label if len(label) <= 36 else label[:20] + "…" + label[-15:]
         out.append(
             f'<text x="{label_w - 6}" y="{y}" text-anchor="end"><title>{escape(label)}</title>{escape(short)}</text>'
             f'<rect class="bar reason" x="{label_w}" y="{y - 13}" width="{w:.1f}" height="15" rx="2"/>'
@@ -503,6 +516,7 @@ code{font:12px ui-monospace,monospace;overflow-wrap:anywhere}
 a.tile{color:inherit;text-decoration:none}a.tile:hover{border-color:var(--focus)}
 .tile{background:var(--card);border:1px solid var(--line);border-left:5px solid var(--skip);border-radius:6px;
 padding:6px 12px}.tile .n{font-size:1.3rem;font-weight:700;margin-right:4px}
+.badge{display:inline-block;border-left:4px solid var(--skip);padding:0 6px;background:var(--bg);border-radius:3px}
 .d-redacted{border-left-color:var(--ok)}.d-quarantined{border-left-color:var(--warn)}
 .d-failed{border-left-color:var(--bad)}.d-refused{border-left-color:var(--ref)}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:12px}
@@ -535,10 +549,10 @@ polygon{vector-effect:non-scaling-stroke;stroke-width:1.5px;fill:none}
 .sw .unc{stroke:var(--unc)}
 .cap{padding:6px 8px;font-size:.85rem}.cap p{margin:.2rem 0}
 .src{font-weight:600;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
-.badge{display:inline-block;border-left:4px solid var(--skip);padding:0 6px;background:var(--bg);border-radius:3px}
 .ct{color:var(--muted)}.reasons{margin:.2rem 0;padding-left:1.1rem}.place{font:11px ui-monospace,monospace;
 color:var(--muted);overflow-wrap:anywhere}
-footer{color:var(--muted);font-size:.85rem}
+footer{color:var(--muted);font-size:.85rem}summary{cursor:pointer;color:var(--muted);margin-top:4px}
+a{color:var(--focus)}
 """
 
 #: The filters: hide the cards that do not match (a ``#decision=quarantined&card=IDCard``
