@@ -11,7 +11,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from html import escape
 from typing import Any
 
@@ -116,7 +116,6 @@ class RunFacts:
     dry_run: bool = False
     #: The report had no summary line (the run was cut short).
     incomplete: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def reason_kind(reason: str) -> str:
