@@ -25,6 +25,7 @@ from redactor.emulator.cli import emulator_command
 from redactor.errors import PolicyError, RedactorError, UsageError
 from redactor.eval_cli import eval_command
 from redactor.policy_files import load_policy_option
+from redactor.reporting import default_page_path
 from redactor.runs import Places, RunSettings, build_locator, build_runner, cos_checkpoint
 
 app = typer.Typer(
@@ -237,7 +238,18 @@ def run(
     ] = False,
     upload_report: Annotated[
         bool,
-        typer.Option("--upload-report", help="Also store the report in DST under .redactor/reports/ (COS or folder)."),
+        typer.Option(
+            "--upload-report",
+            help="Also store the report (and the --html page) in DST under .redactor/reports/ (COS or folder).",
+        ),
+    ] = False,
+    html: Annotated[
+        bool,
+        typer.Option(
+            "--html",
+            help="Also write the run's HTML page (summary, chart, contact sheet of the masked outputs) beside "
+            "the report: same name, .html (local even for cos:// destinations; see redactor report).",
+        ),
     ] = False,
     checkpoint: Annotated[
         Optional[Path],
@@ -337,7 +349,10 @@ def run(
         report = folder / f"redactor-report-{stamp}.jsonl" if places.dst_cos else folder / f"run-{stamp}.jsonl"
     if checkpoint is None:
         checkpoint = Path(dst) / STATE_DIR / MANIFEST_NAME if places.dst_cos is None else cos_checkpoint(src, dst)
-    places.check_files({"--report": report, "--checkpoint": None if dry_run else checkpoint})
+    if html and report is None:
+        raise UsageError("--html needs a report: give --report FILE with --dry-run")
+    page = default_page_path(report) if html and report is not None else None
+    places.check_files({"--report": report, "--checkpoint": None if dry_run else checkpoint, "--html": page})
     for warning in policy_warnings(pol):
         typer.echo(f"redactor: warning: {warning}", err=True)
     policy_text, policy_source = policy_option_text(policy)
@@ -390,12 +405,114 @@ def run(
             dest.write(key, report.read_bytes())
         except (RedactorError, OSError) as exc:
             typer.echo(f"redactor: the report could not be uploaded: {exc}", err=True)
+    if page is not None and report is not None:
+        _write_page(report, page, dest, places, upload_report and not dry_run)
     typer.echo(summary_line(summary.to_record(), dry_run, report, q), err=True)
     if summary.aborted is not None:
         typer.echo(f"redactor: the run stopped early ({printable(summary.aborted)}); rerun to continue", err=True)
     for source_key, reason in summary.examples:
         typer.echo(f"  {printable(source_key)}: {printable(reason)[:200]}", err=True)
     raise typer.Exit(EXIT_OK if summary.all_clear else EXIT_DOUBT)
+
+
+def _write_page(report: Path, page: Path, dest: Any, places: Places, upload: bool) -> None:
+    """``run --html``: the page beside the report (and in DST with --upload-report); a page
+    that cannot be written is a warning, never a change to the run's exit code."""
+    from redactor.pipeline import STATE_DIR
+    from redactor.reporting import write_run_page
+
+    try:
+        result = write_run_page(report, page, dest=dest, dst=places.dst, quarantine=places.quarantine)
+    except (RedactorError, OSError) as exc:
+        typer.echo(f"redactor: the HTML page could not be written: {printable(str(exc))[:300]}", err=True)
+        return
+    typer.echo(
+        f"redactor: page: {printable(str(page))} ({result.cards} images, {result.thumbnails} thumbnails, "
+        f"{result.bytes / 1e6:.1f} MB)",
+        err=True,
+    )
+    if upload:
+        try:
+            dest.write(f"{STATE_DIR}/reports/{page.name}", result.html.encode("utf-8"))
+        except (RedactorError, OSError) as exc:
+            typer.echo(f"redactor: the HTML page could not be uploaded: {printable(str(exc))[:300]}", err=True)
+
+
+@app.command("report")
+@_guarded
+def report_page(
+    report_file: Annotated[
+        Path, typer.Argument(help="A run's JSONL report (redactor run --report).", metavar="REPORT.jsonl")
+    ],
+    out: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--out", "-o", help="The page to write. Default: beside the report, same name, .html.", metavar="FILE"
+        ),
+    ] = None,
+    dst: Annotated[
+        Optional[str],
+        typer.Option(
+            help="The run's DST (folder or cos://<bucket-appid>/<prefix>/), whose masked outputs become the "
+            "thumbnails. Default: the folder holding the report when it is DST/.redactor/reports/...; "
+            "without one the page draws the located fields only.",
+            metavar="DST",
+        ),
+    ] = None,
+    quarantine: Annotated[
+        Optional[str],
+        typer.Option(
+            help="The run's quarantine, for the links of images in doubt (never read). Default: next to DST, "
+            "as redactor run's.",
+            metavar="WHERE",
+        ),
+    ] = None,
+    max_images: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=20000,
+            help="Images on the contact sheet (every one in doubt first, then an even spread of the redacted; "
+            "the page says what it left out).",
+            metavar="N",
+        ),
+    ] = 1000,
+    endpoint: EndpointOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Write one self-contained HTML page of a run: counts by decision, card type, engine and
+    reason, timings, the policy, a chart, and a filterable contact sheet of the masked outputs
+    with their fields drawn.
+
+    The page holds nothing the report does not: no text read on a card, no unmasked pixels
+    (an output is shown only if it is byte for byte what the run wrote; images in doubt are
+    drawn as diagrams), no credentials. It fetches nothing when opened.
+
+    Examples:
+
+      redactor report masked/.redactor/reports/run-20250101T000000000000Z.jsonl
+
+      redactor report redactor-report-….jsonl --dst cos://bucket-1250000000/out/ --out run.html
+    """
+    from redactor.reporting import write_run_page
+    from redactor.reporting.build import inferred_destination, store_for
+    from redactor.runs import default_quarantine
+
+    if report_file.is_dir():
+        raise UsageError(f"{report_file} is a folder: give the report file")
+    page = out or default_page_path(report_file)
+    if page.resolve() == report_file.resolve():
+        raise UsageError(f"--out {page} is the report itself")
+    if page.is_dir():
+        raise UsageError(f"--out {page} is a folder: give a file name")
+    dst = dst or inferred_destination(report_file)
+    store = store_for(dst, endpoint, region) if dst else None
+    if quarantine is None and dst:
+        quarantine = default_quarantine(dst)
+    result = write_run_page(report_file, page, dest=store, dst=dst, quarantine=quarantine, max_cards=max_images)
+    typer.echo(
+        f"{printable(str(page))}: {result.cards} images, {result.thumbnails} thumbnails, {result.bytes / 1e6:.1f} MB"
+    )
 
 
 @app.command()

@@ -46,6 +46,7 @@ from redactor.pipeline.options import RunSummary
 from redactor.pipeline.records import ReportRow
 from redactor.runs import Places, RunSettings, build_runner, resolve_stamp_key
 from redactor.storage.base import ObjectStore
+from redactor.version import redactor_version
 
 log = logging.getLogger(__name__)
 
@@ -325,7 +326,15 @@ class _Driver:
         self.summary.seconds = time.perf_counter() - start
         policy_sha = load_policy(self.settings.policy_text, source=self.settings.policy_source).sha256
         verify = "on" if self.settings.verify else "off"
-        self._emit({"summary": self.summary.to_record(), "policy_sha256": policy_sha, "verify": verify})
+        self._emit(
+            {
+                "summary": self.summary.to_record(),
+                "policy_sha256": policy_sha,
+                "policy": self.settings.policy_source,
+                "verify": verify,
+                "redactor": redactor_version(),
+            }
+        )
         return self.summary
 
 

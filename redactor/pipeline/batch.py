@@ -54,6 +54,7 @@ from redactor.pipeline.quarantine import Quarantine
 from redactor.pipeline.records import REFUSED, ImageDetails, ReportRow
 from redactor.runtime import return_freed_memory
 from redactor.storage.base import Entry, ObjectStore, Storage
+from redactor.version import redactor_version
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,15 @@ class BatchRunner:
             self.manifest.close()
         self.summary.seconds = time.perf_counter() - start
         summary = self.summary.to_record()
-        self._emit({"summary": summary, "policy_sha256": self.options.policy.sha256, "verify": self.options.verify})
+        self._emit(
+            {
+                "summary": summary,
+                "policy_sha256": self.options.policy.sha256,
+                "policy": self.options.policy.source,
+                "verify": self.options.verify,
+                "redactor": redactor_version(),
+            }
+        )
         return self.summary
 
     @staticmethod
