@@ -17,7 +17,7 @@ from typing import Annotated, Any, Optional, TypeVar
 import click
 import typer
 
-from redactor.console import VerifyMode, open_report, printable, run_with_progress, summary_line
+from redactor.console import VerifyMode, open_report, printable, progress_counter, run_with_progress, summary_line
 from redactor.core.fields import CardTypeHint
 from redactor.core.imaging import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS
 from redactor.core.policy import format_effective_rules, policy_warnings
@@ -144,6 +144,11 @@ CardTypeOption = Annotated[
         metavar="TYPE",
     ),
 ]
+
+
+def _absolute_folder(place: str, cos: object) -> str:
+    """A folder place as an absolute path (a Ray worker's working folder is not the driver's)."""
+    return place if cos is not None else str(Path(place).resolve())
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
@@ -329,11 +334,11 @@ def run(
     pol = load_policy_option(policy)
     places.check(in_place)
     if executor is Executor.RAY:
-        if places.src_cos is None or places.dst_cos is None or (places.q_cos is None and not places.report_only):
-            raise UsageError(
-                "--executor ray needs cos:// places (SRC, DST and quarantine, or --quarantine none): "
-                "its workers may run on machines that cannot see this one's folders"
-            )
+        # a folder reaches the workers as an absolute path: on a cluster of several machines
+        # it must be mounted at that path on every node (a shared filesystem)
+        src, dst = _absolute_folder(src, places.src_cos), _absolute_folder(dst, places.dst_cos)
+        quarantine = places.quarantine if places.report_only else _absolute_folder(places.quarantine, places.q_cos)
+        places = Places.parse(src, dst, quarantine)
     elif ray_address is not None or ray_actors is not None:
         raise UsageError("--ray-address and --ray-actors need --executor ray")
     if from_inventory is not None and places.src_cos is None:
@@ -384,9 +389,15 @@ def run(
         from redactor.executors.ray import run_on_ray
 
         dest = places.storages(endpoint, region, create=not dry_run, ci_rate=ci_rate)[1]
-        summary = run_on_ray(
-            settings, report=report, checkpoint=None if dry_run else checkpoint, address=ray_address, actors=ray_actors
-        )
+        with progress_counter() as tick:
+            summary = run_on_ray(
+                settings,
+                report=report,
+                checkpoint=None if dry_run else checkpoint,
+                address=ray_address,
+                actors=ray_actors,
+                on_progress=tick,
+            )
     else:
         runner = build_runner(settings, manifest_path=checkpoint)
         dest = runner.dest

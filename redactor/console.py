@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import enum
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -57,11 +59,33 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def run_with_progress(runner: BatchRunner) -> Any:
-    """A live count on a terminal, one summary line otherwise. Keys are never listed up front
-    (for a total): the run streams the listing either way, and keeps learning what the
-    destination holds from its sorted listing instead of one HEAD per object."""
+@contextmanager
+def progress_counter() -> Iterator[Callable[[Any], None] | None]:
+    """A live count of finished entries on a terminal (the callback to call per entry), none
+    otherwise. Keys are never listed up front (for a total): a run streams the listing, and
+    keeps learning what the destination holds from its sorted listing instead of one HEAD
+    per object."""
     if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        TextColumn("{task.completed} entries"),
+        TimeElapsedColumn(),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("redacting", total=None)
+        yield lambda _record: progress.advance(task)
+
+
+def run_with_progress(runner: BatchRunner) -> Any:
+    """A local run, with :func:`progress_counter`'s live count on a terminal."""
+    with progress_counter() as tick:
+        if tick is not None:
+            runner.on_progress = tick
         return runner.run()
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 

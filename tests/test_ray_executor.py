@@ -139,9 +139,31 @@ def test_no_1s_window_of_ailicenserec_calls_above_the_rate(cluster, tmp_path, ex
     assert summary["seconds"] >= (made - 1) / rate
 
 
-def test_ray_options_need_the_ray_executor_and_cos_places(cluster, tmp_path):
-    result = CliRunner().invoke(app, ["run", str(SAMPLES), str(tmp_path / "out"), "--executor", "ray"])
-    assert result.exit_code == 2 and "cos:// places" in result.output
+def test_folder_places_on_ray_give_a_local_runs_outputs(cluster, tmp_path, monkeypatch):
+    # relative folders: the workers get them as absolute paths (their working folder differs)
+    monkeypatch.chdir(tmp_path)
+    common = ["--engine", "replay", "--verify", "off"]
+    _, local = _run(tmp_path / "local.jsonl", str(SAMPLES), "local", *common)
+    _, on_ray = _run(tmp_path / "ray.jsonl", str(SAMPLES), "ray", *common, "--executor", "ray")
+    assert {k: (r["decision"], r.get("output_sha256")) for k, r in _rows(on_ray).items()} == {
+        k: (r["decision"], r.get("output_sha256")) for k, r in _rows(local).items()
+    }
+    assert _summary(on_ray) == _summary(local) and _summary(on_ray)["redacted"] == 10
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {
+            str(p.relative_to(root)): p.read_bytes()
+            for p in root.rglob("*")
+            if p.is_file() and ".redactor" not in p.parts
+        }
+
+    assert files(tmp_path / "ray") == files(tmp_path / "local")
+    assert files(tmp_path / "ray.quarantine").keys() == files(tmp_path / "local.quarantine").keys()
+    _, again = _run(tmp_path / "again.jsonl", str(SAMPLES), "ray", *common, "--executor", "ray")
+    assert _summary(again)["skipped_unchanged"] == 12
+
+
+def test_ray_options_need_the_ray_executor(cluster, tmp_path):
     result = CliRunner().invoke(app, ["run", str(SAMPLES), str(tmp_path / "out"), "--ray-address", "auto"])
     assert result.exit_code == 2 and "need --executor ray" in result.output
 

@@ -194,14 +194,17 @@ def run_on_ray(
     checkpoint: Path | None,
     address: str | None = None,
     actors: int | None = None,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> RunSummary:
-    """Run ``settings`` on Ray; the report and summary are a local run's."""
+    """Run ``settings`` on Ray; the report and summary are a local run's (``on_progress``:
+    called with each entry's report line as the driver writes it)."""
     import ray
 
     from redactor.console import open_report
 
     places = Places(settings.src, settings.dst, settings.quarantine)
-    stamp_key = resolve_stamp_key()  # fails here, before any worker starts, when there is none
+    # fails here, before any worker starts, when a COS place needs one and there is none
+    stamp_key = resolve_stamp_key() if places.src_cos or places.dst_cos else None
     source, dest, quarantine = places.storages(
         settings.endpoint, settings.region, create=not settings.dry_run, inventory=settings.inventory
     )
@@ -231,7 +234,9 @@ def run_on_ray(
         manifest.open()
         handle = open_report(report)
         try:
-            return _Driver(settings, manifest, handle, pool).run(source, dest, quarantine)
+            driver = _Driver(settings, manifest, handle, pool)
+            driver.on_progress = on_progress
+            return driver.run(source, dest, quarantine)
         finally:
             manifest.close()
             if handle is not None:
@@ -249,6 +254,7 @@ class _Driver:
     def __init__(self, settings: RunSettings, manifest: Manifest, report: IO[str] | None, pool: list[Any]) -> None:
         self.settings, self.manifest, self.report, self.pool = settings, manifest, report, pool
         self.summary = RunSummary()
+        self.on_progress: Callable[[dict[str, Any]], None] | None = None
 
     def _emit(self, record: dict[str, Any]) -> None:
         if self.report is not None:
@@ -258,6 +264,8 @@ class _Driver:
     def _finish(self, record: dict[str, Any]) -> None:
         self.summary.add(ReportRow.from_record(record))
         self._emit(record)
+        if self.on_progress is not None:
+            self.on_progress(record)
 
     def _items(self, source: Any, dest: Any, quarantine: Any) -> Iterator[WorkItem | ReportRow]:
         s = self.settings
