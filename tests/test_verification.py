@@ -317,3 +317,43 @@ def test_a_changed_sidecar_redoes_the_image(tmp_path):
     again = run()[0]
     assert again["decision"] == "quarantined"  # redone: the new sidecar finds no card
     assert "a.png" not in dest.objects  # and the earlier output is gone from the destination
+
+
+def test_a_card_with_no_text_left_to_see_is_judged_on_its_own_background(verifier):
+    """Every line on the card masked (the labels too small to see): the card's background is
+    learnt beside the masks, not from the table around the card (which would read as a
+    picture left on the card)."""
+    from PIL import Image
+
+    from redactor.core.fields import CardType
+    from redactor.core.results import Detection, LocatedField
+
+    rng = np.random.default_rng(7)
+    pixels = (rng.integers(0, 90, (700, 1300, 1)) + np.array([[[90, 50, 20]]])).astype(np.uint8)  # a wooden table
+    pixels[100:600, 100:1200] = (228, 230, 222)  # the card
+    pixels[170:470, 700:900] = (230, 232, 224)  # its photo's light backdrop, masked below
+    boxes = {
+        "name": (180, 150, 600, 190),
+        "gender": (180, 210, 420, 250),
+        "birth": (180, 270, 600, 310),
+        "address": (180, 330, 640, 420),
+        "id_number": (300, 500, 900, 545),
+    }
+    for x0, y0, x1, y1 in boxes.values():
+        pixels[y0 + 8 : y1 - 8, x0 + 4 : x1 - 4 : 9] = 40  # strokes of the printed values
+    rows = [
+        LocatedField(field, 95.0, Polygon.rect(*box), CardType.ID_CARD, field if field != "gender" else "ethnicity")
+        for field, box in boxes.items()
+    ]
+    portrait = LocatedField("portrait", 90.0, Polygon.rect(700, 170, 900, 470), CardType.ID_CARD, "portrait")
+    detection = Detection(1, (*rows, portrait), CardType.ID_CARD, None, ())
+    image = Image.fromarray(pixels)
+    strict = load_bundled_policy("strict")
+    plan = plan_redaction(detection, strict, *image.size)
+    verdict, _ = verify_plan(verifier, image, plan, detection, strict)
+    assert verdict.passed, verdict.reasons
+    # the check still works: a face left beside the photo's mask fails it
+    pixels[200:440, 1000:1120] = (70, 45, 30)  # a face beside the photo's mask: hair, shoulders
+    pixels[250:370, 1020:1100] = (210, 160, 130)  # and a cheek
+    face = Image.fromarray(pixels)
+    assert not verify_plan(verifier, face, plan_redaction(detection, strict, *face.size), detection, strict)[0].passed
