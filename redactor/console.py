@@ -87,15 +87,3 @@ def run_with_progress(runner: BatchRunner) -> Any:
         if tick is not None:
             runner.on_progress = tick
         return runner.run()
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        TextColumn("{task.completed} entries"),
-        TimeElapsedColumn(),
-        transient=True,
-    ) as progress:
-        task = progress.add_task("redacting", total=None)
-        runner.on_progress = lambda _record: progress.advance(task)
-        return runner.run()
