@@ -199,10 +199,6 @@ class OcrVerifier:
             if found is None:
                 continue
             frame = CardFrame(found.origin, found.axis, line_height)
-            # the card's background is learnt next to the text this look saw; where it saw
-            # none (labels smaller than the masked values, below its detection's scale),
-            # next to the masks of the card's text fields, which lie on the card
-            anchors = lines or [np.asarray(p.points, dtype=np.float32) for p in polygons]
             hull = Box.around(frame.to_card(np.vstack([np.asarray(p.points) for p in polygons])))
             # the photo may stand well beside the values (AILicenseRec locates values only):
             # as far again as half their extent, on either side; the card's area bounds it
@@ -214,9 +210,9 @@ class OcrVerifier:
                 # only a seal within the card's rows counts (a red shape off the card is none)
                 h = line_height
                 rows = Box(hull.u0 - 4 * h, hull.v0 - h, hull.u1 + 8 * h, hull.v1 + h)
-                if red_left(rgb, frame, rows, anchors, painted):
+                if red_left(rgb, frame, rows, lines, painted):
                     reasons.append("verification: a red seal is left unmasked on the card (the issuing authority?)")
-            for blob in pictures_left(rgb, frame, region, anchors, painted, original) if masks_photo else []:
+            for blob in pictures_left(rgb, frame, region, lines, painted, original) if masks_photo else []:
                 seen = self._as_text(bgr, frame, blob) if blob.width >= TEXT_LIKE * blob.height else None
                 if seen is None:
                     reasons.append("verification: a picture area is left unmasked on the card (the photo?)")
