@@ -341,6 +341,21 @@ def _sample(client: Any, url: str, t0: float, run_pid: int, emulator_pid: int) -
     )
 
 
+def run_env(url: str, work: Path) -> dict[str, str]:
+    """The environment of a ``redactor run`` child against the emulator at ``url``: its
+    credentials, its cache in ``work``, and this benchmark's redactor, whatever the child's
+    working directory."""
+    return {
+        **os.environ,
+        "COS_SECRET_ID": SECRET_ID,
+        "COS_SECRET_KEY": SECRET_KEY,
+        "COS_ENDPOINT": url,
+        "COS_REGION": REGION,
+        "XDG_CACHE_HOME": str(work / "cache"),
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")]),
+    }
+
+
 def measure_run(
     url: str, emulator_pid: int, work: Path, options: CosBenchOptions, burst: int, objects: int
 ) -> RunMeasure:
@@ -355,17 +370,7 @@ def measure_run(
         command += ["--workers", str(options.workers)]
     if not options.verify:
         command += ["--verify", "off"]
-    env = {
-        **os.environ,
-        "COS_SECRET_ID": SECRET_ID,
-        "COS_SECRET_KEY": SECRET_KEY,
-        "COS_ENDPOINT": url,
-        "COS_REGION": REGION,
-        "HOME": str(work),  # the checkpoint and the report stay in the benchmark's folder
-        "XDG_CACHE_HOME": str(work / "cache"),
-        # the same redactor as this benchmark's, whatever the child's working directory
-        "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")]),
-    }
+    env = {**run_env(url, work), "HOME": str(work)}  # the checkpoint and the report stay in the benchmark's folder
     stderr_path = work / "run.stderr"
     with stderr_path.open("wb") as stderr, httpx.Client(timeout=10.0) as client:
         t0 = time.monotonic()

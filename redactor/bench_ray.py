@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from redactor.bench_cos import BUCKET, REGION, SECRET_ID, SECRET_KEY, bench_images, seed_bucket
+from redactor.bench_cos import BUCKET, SECRET_ID, SECRET_KEY, bench_images, run_env, seed_bucket
 from redactor.soak import _descendants, _kill
 
 #: How often the emulator's counters are read (seconds).
@@ -62,15 +62,7 @@ def measure(url: str, executor: str, dst: str, work: Path, warmup: float, window
     command += ["--executor", executor, "--report", str(work / f"{dst.strip('/')}.jsonl")]
     if not verify:
         command += ["--verify", "off"]
-    env = {
-        **os.environ,
-        "COS_SECRET_ID": SECRET_ID,
-        "COS_SECRET_KEY": SECRET_KEY,
-        "COS_ENDPOINT": url,
-        "COS_REGION": REGION,
-        "XDG_CACHE_HOME": str(work / "cache"),
-        "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")]),
-    }
+    env = run_env(url, work)
     top = _top(dst)
     with httpx.Client(timeout=10.0) as client, (work / f"{executor}.stderr").open("ab") as log:
         t0 = time.monotonic()

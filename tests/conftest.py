@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,3 +49,24 @@ def count_puts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(CosClient, "put_object", counting)
     return puts
+
+
+@contextmanager
+def emulated_cos(monkeypatch: pytest.MonkeyPatch, bucket: str, secret_id: str, secret_key: str) -> Iterator[Any]:
+    """The project's emulator on loopback with ``bucket``, this process's COS variables pointing
+    at it (as a user's shell would), and a client of it; yields ``(client, emulator)``."""
+    from redactor.cos.client import CosClient
+    from redactor.cos.config import CosConfig, Credentials
+    from redactor.emulator import EmulatorApp, EmulatorConfig, EmulatorServer, Store
+
+    store = Store()
+    store.create_bucket(bucket)
+    emulator = EmulatorApp(store, EmulatorConfig(credentials={secret_id: secret_key}, ci_engine="replay"))
+    monkeypatch.setenv("COS_SECRET_ID", secret_id)
+    monkeypatch.setenv("COS_SECRET_KEY", secret_key)
+    monkeypatch.setenv("COS_REGION", "ap-guangzhou")
+    with EmulatorServer(emulator) as server:
+        monkeypatch.setenv("COS_ENDPOINT", server.url)
+        config = CosConfig(region="ap-guangzhou", endpoint=server.url)
+        with CosClient(config, Credentials(secret_id, secret_key)) as client:
+            yield client, emulator

@@ -10,11 +10,9 @@ from typer.testing import CliRunner
 
 from redactor.cli import app
 from redactor.cos.client import CosClient
-from redactor.cos.config import CosConfig, Credentials
-from redactor.emulator import EmulatorApp, EmulatorConfig, EmulatorServer, Store
 from redactor.evaluation import find_images
 
-from .conftest import SAMPLES, count_puts
+from .conftest import SAMPLES, count_puts, emulated_cos
 
 BUCKET = "archive-1250000000"
 SECRET_ID = "AKIDcosruns000000000000000000000000"
@@ -23,17 +21,8 @@ SECRET_KEY = "cos-runs-secret-key-0000000000000"
 
 @pytest.fixture
 def cos(monkeypatch):
-    store = Store()
-    store.create_bucket(BUCKET)
-    emulator = EmulatorApp(store, EmulatorConfig(credentials={SECRET_ID: SECRET_KEY}, ci_engine="replay"))
-    monkeypatch.setenv("COS_SECRET_ID", SECRET_ID)
-    monkeypatch.setenv("COS_SECRET_KEY", SECRET_KEY)
-    monkeypatch.setenv("COS_REGION", "ap-guangzhou")
-    with EmulatorServer(emulator) as server:
-        monkeypatch.setenv("COS_ENDPOINT", server.url)
-        client = CosClient(CosConfig(region="ap-guangzhou", endpoint=server.url), Credentials(SECRET_ID, SECRET_KEY))
-        with client:
-            yield client
+    with emulated_cos(monkeypatch, BUCKET, SECRET_ID, SECRET_KEY) as (client, _):
+        yield client
 
 
 def _upload_samples(client: CosClient, prefix: str) -> None:

@@ -16,11 +16,9 @@ from typer.testing import CliRunner
 
 from redactor.cli import app
 from redactor.cos.client import CosClient
-from redactor.cos.config import CosConfig, Credentials
-from redactor.emulator import EmulatorApp, EmulatorConfig, EmulatorServer, Store
 from redactor.inventory import make_inventory, parse_manifest
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, emulated_cos
 
 BUCKET = "inventory-1250000000"
 SECRET_ID = "AKIDinventory00000000000000000000000"
@@ -30,25 +28,13 @@ REPORT = "inventory/inventory-1250000000/daily/20260101/"
 
 @pytest.fixture
 def cos(monkeypatch, tmp_path):
-    store = Store()
-    store.create_bucket(BUCKET)
-    emulator = EmulatorApp(store, EmulatorConfig(credentials={SECRET_ID: SECRET_KEY}, ci_engine="replay"))
-    for name, value in {
-        "COS_SECRET_ID": SECRET_ID,
-        "COS_SECRET_KEY": SECRET_KEY,
-        "COS_REGION": "ap-guangzhou",
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-    }.items():
-        monkeypatch.setenv(name, value)
-    with EmulatorServer(emulator) as server:
-        monkeypatch.setenv("COS_ENDPOINT", server.url)
-        client = CosClient(CosConfig(region="ap-guangzhou", endpoint=server.url), Credentials(SECRET_ID, SECRET_KEY))
-        with client:
-            for path in SAMPLES.iterdir():
-                if path.is_file() and path.suffix != ".md":
-                    ctype = mimetypes.guess_type(path.name)[0]
-                    client.put_object(BUCKET, f"in/{path.name}", path.read_bytes(), content_type=ctype)
-            yield client, emulator
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with emulated_cos(monkeypatch, BUCKET, SECRET_ID, SECRET_KEY) as (client, emulator):
+        for path in SAMPLES.iterdir():
+            if path.is_file() and path.suffix != ".md":
+                ctype = mimetypes.guess_type(path.name)[0]
+                client.put_object(BUCKET, f"in/{path.name}", path.read_bytes(), content_type=ctype)
+        yield client, emulator
 
 
 def _write_inventory(client: CosClient, rows: list[tuple[str, int, str]] | None = None, **options) -> str:

@@ -25,7 +25,7 @@ from redactor.pipeline.records import ImageDetails, ReportRow
 from redactor.reporting import Card, Region, render_page, summarize
 from redactor.reporting.build import choose, thumbnail
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, emulated_cos
 
 #: A laptop screen's width, tall enough for the summary and the contact sheet's first rows.
 WINDOW = (1366, 2400)
@@ -398,21 +398,8 @@ SECRET_KEY = "report-page-secret-key-00000000000"
 
 @pytest.fixture
 def cos(monkeypatch):
-    from redactor.cos.client import CosClient
-    from redactor.cos.config import CosConfig, Credentials
-    from redactor.emulator import EmulatorApp, EmulatorConfig, EmulatorServer, Store
-
-    store = Store()
-    store.create_bucket(BUCKET)
-    emulator = EmulatorApp(store, EmulatorConfig(credentials={SECRET_ID: SECRET_KEY}, ci_engine="replay"))
-    monkeypatch.setenv("COS_SECRET_ID", SECRET_ID)
-    monkeypatch.setenv("COS_SECRET_KEY", SECRET_KEY)
-    monkeypatch.setenv("COS_REGION", "ap-guangzhou")
-    with EmulatorServer(emulator) as server:
-        monkeypatch.setenv("COS_ENDPOINT", server.url)
-        client = CosClient(CosConfig(region="ap-guangzhou", endpoint=server.url), Credentials(SECRET_ID, SECRET_KEY))
-        with client:
-            yield client
+    with emulated_cos(monkeypatch, BUCKET, SECRET_ID, SECRET_KEY) as (client, _):
+        yield client
 
 
 def test_a_cos_destination_gets_its_page_locally_and_uploaded_on_request(cos, tmp_path):

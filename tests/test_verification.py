@@ -317,4 +317,3 @@ def test_a_changed_sidecar_redoes_the_image(tmp_path):
     again = run()[0]
     assert again["decision"] == "quarantined"  # redone: the new sidecar finds no card
     assert "a.png" not in dest.objects  # and the earlier output is gone from the destination
-
