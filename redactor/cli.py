@@ -278,8 +278,8 @@ def run(
         typer.Option(
             "--executor",
             help="Where the images are processed: local (this process's threads) or ray (long-lived actors on "
-            "a Ray cluster, one AILicenseRec rate for all of them; needs redactor's 'ray' extra and "
-            "cos:// places).",
+            "a Ray cluster, one AILicenseRec rate for all of them; needs redactor's 'ray' extra; folders "
+            "must be at the same path on every node).",
             case_sensitive=False,
         ),
     ] = Executor.LOCAL,
