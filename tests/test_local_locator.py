@@ -191,6 +191,21 @@ def test_licence_with_the_photo_lower_and_the_seal_lower_left(locator):
     assert result.portrait_covered
 
 
+def test_a_seal_over_the_photo_beyond_the_values_is_found(locator, monkeypatch):
+    # the seal printed right of the value columns, over the photo's top (a print version
+    # with a narrow value column): looked for as far as the photo is, not only by the rows
+    from dataclasses import replace
+
+    from redactor.generator import specimens
+
+    layout = replace(specimens.LAYOUTS["dl-b"], seal=(925.0, 330.0, 62.0), seal_jitter=(0.0, 0.0))
+    monkeypatch.setitem(specimens.LAYOUTS, "dl-b", layout)
+    _spec, result = _specimen_result(locator, "dl_main", "scan", 307, family="dl-b", randomise=False)
+    _assert_served(result)
+    assert result.portrait_covered
+    assert any(f.field == "issuing_authority" and f.covered for f in result.sensitive)
+
+
 def test_ailicenserec_answer_for_such_a_licence_gets_its_portrait_from_the_pixels():
     from redactor.core.ailicenserec import parse_response
     from redactor.generator import render_specimen

@@ -89,6 +89,17 @@ def test_a_label_character_after_a_digit_is_a_value():
     assert judge_text([seen("8年", (10, 10, 60, 40))], [], []) == []
 
 
+def test_a_label_read_with_a_character_cut_to_its_component_is_printed_wording():
+    # a crop that cuts 别 reads 另, 址 reads 土, 期 reads 其: still the label...
+    for label in ("性另", "住土", "出生日其", "初次领证日其"):
+        assert judge_text([seen(label, (10, 10, 120, 40))], [], []) == [], label
+    # ... but a value beside it is still a value, and a component alone next to another
+    # character is no label
+    assert judge_text([seen("住土北京市", (10, 10, 200, 40))], [], [])
+    assert judge_text([seen("张另", (10, 10, 80, 40))], [], [])
+    assert judge_text([seen("出生日其张", (10, 10, 150, 40))], [], [])
+
+
 def test_a_value_read_at_chance_is_noise_but_a_sure_one_is_not():
     assert judge_text([seen("威", (10, 10, 40, 40), confidence=0.5)], [], []) == []
     assert judge_text([seen("威", (10, 10, 40, 40), confidence=0.97)], [], [])

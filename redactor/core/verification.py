@@ -24,7 +24,7 @@ import numpy as np
 
 from redactor.core.masking import MaskOp
 from redactor.core.results import Polygon
-from redactor.core.vocabulary import CONFUSIONS, ENGLISH, KEPT_VALUE, LABELS, TITLES
+from redactor.core.vocabulary import COMPONENTS, CONFUSIONS, ENGLISH, KEPT_VALUE, LABELS, TITLES
 
 #: A run of this many digits left readable is a leak, whatever else it may be (an ID or
 #: licence number, a date, a phone number).
@@ -159,6 +159,18 @@ _PRINTED = sorted(
 
 
 _LABEL_CHARS = frozenset(ch for words in _PRINTED for ch in words) | PRINTED_CHARS
+#: Printed words with one character read as one of its components (see ``COMPONENTS``).
+_CUT_PRINTED = sorted(
+    {
+        words[:i] + part + words[i + 1 :]
+        for words in _PRINTED
+        if len(words) >= 2
+        for i, ch in enumerate(words)
+        for part in COMPONENTS.get(ch, "")
+    },
+    key=len,
+    reverse=True,
+)
 #: The licence's English wording as letters only, for fragments and misreadings of it.
 _ENGLISH_PHRASES = (
     "licensenumber",
@@ -216,6 +228,16 @@ def _misread_printed(run: str) -> bool:
     return False
 
 
+def _misread_word(run: str) -> bool:
+    """A run that is a whole printed word of its length with at most one character in
+    three misread (substitutions only)."""
+    allowed = len(run) // 3
+    return any(
+        len(words) == len(run) and sum(a != b for a, b in zip(run, words, strict=True)) <= allowed
+        for words in _PRINTED
+    )
+
+
 def _strip_printed(text: str, latin: bool = True) -> str:
     """``text`` without the printed wording it contains: labels (whole, misread, or any
     piece of a letter-spaced one), titles, English sub-labels, 年月日, punctuation."""
@@ -223,7 +245,10 @@ def _strip_printed(text: str, latin: bool = True) -> str:
         text = _LATIN.sub(lambda m: "" if _english_printed(m.group()) else m.group(), text)
     text = "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN")  # punctuation, symbols, spaces
     text = "".join(CONFUSIONS.get(ch, ch) for ch in text)
-    for words in _PRINTED:
+    # a whole run that is a printed word misread (出生日其): before exact words are taken
+    # out, or 出生 would go and leave 日其, too short to be judged a misreading
+    text = _CJK_RUN.sub(lambda m: "" if len(m.group()) >= 4 and _misread_word(m.group()) else m.group(), text)
+    for words in (*_PRINTED, *_CUT_PRINTED):
         text = text.replace(words, "")
     text = _CJK_RUN.sub(lambda m: "" if len(m.group()) >= 3 and _misread_printed(m.group()) else m.group(), text)
     # the remaining characters: pieces of labels split by letter-spacing; not a label's

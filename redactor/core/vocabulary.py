@@ -74,6 +74,11 @@ ENGLISH = re.compile(
 #: Characters the recogniser confuses in labels (seen on blurred and photocopied cards).
 CONFUSIONS: dict[str, str] = {"別": "别", "號": "号", "刻": "别", "姐": "姓", "佳": "住", "往": "住", "正": "证"}
 
+#: Label characters and the components the recogniser reads for them when a line's crop
+#: cuts the character (性别 read 性另, 住址 read 住土, 日期 read 日其): a two-character label
+#: with one character read as its own component, the other exact, is still the label.
+COMPONENTS: dict[str, str] = {"别": "另刂", "址": "土止", "期": "其月", "籍": "耤", "码": "马石", "驶": "史马"}
+
 #: Values a kept field may show; anything else found in its place is masked as unknown.
 KEPT_VALUE = {
     "gender": re.compile(r"^[男女]$"),

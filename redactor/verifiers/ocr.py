@@ -40,6 +40,12 @@ from redactor.verifiers.base import VerifyRequest
 DET_TEXT_HEIGHT = 12.0
 #: ... and at most this many pixels along the longer side.
 DET_LIMIT = 960
+#: A look that sees fewer lines than this on a masked card (its labels and titles stay
+#: visible) saw text smaller than the plan's bands said, and looks again...
+MIN_LINES_SEEN = 3
+#: ... at this many times the resolution (a band grown to its row is far taller than the
+#: printed characters of a small card in a large photo).
+FINER_LOOK = 2.5
 #: Detected "lines" this many times taller than the text are shapes.
 GIANT_LINE = 2.6
 #: A detected line this far off the card's text direction (cosine) holds stacked rows.
@@ -139,10 +145,9 @@ class OcrVerifier:
         the rows it holds, each read along the card's ``axis``."""
         reader = LineReader(self.models)
         scale = min(1.0, DET_TEXT_HEIGHT / max(line_height, 1.0))
-        lines: list[Line] = []
-        for box in _tiles(bgr.shape[1], bgr.shape[0], DET_LIMIT / scale, TILE_OVERLAP * line_height):
-            # a line seen whole in an earlier tile's overlap is not read twice
-            lines.extend(ln for ln in reader.detect(bgr, DET_LIMIT, box, scale) if not _seen_before(ln, lines))
+        lines = self._detect(reader, bgr, scale, line_height)
+        if len(lines) < MIN_LINES_SEEN and scale < 1.0:
+            lines = self._detect(reader, bgr, min(1.0, FINER_LOOK * scale), line_height)
         frames: list[np.ndarray] = []
         across: list[np.ndarray] = []
         for line in lines:
@@ -167,6 +172,15 @@ class OcrVerifier:
             for q, r, h in zip(parts, readings, heights, strict=True)
         ]
         return seen, frames
+
+    @staticmethod
+    def _detect(reader: LineReader, bgr: np.ndarray, scale: float, line_height: float) -> list[Line]:
+        """Every line on the image detected at ``scale``, tile by tile."""
+        lines: list[Line] = []
+        for box in _tiles(bgr.shape[1], bgr.shape[0], DET_LIMIT / scale, TILE_OVERLAP * line_height):
+            # a line seen whole in an earlier tile's overlap is not read twice
+            lines.extend(ln for ln in reader.detect(bgr, DET_LIMIT, box, scale) if not _seen_before(ln, lines))
+        return lines
 
     def _pictures(
         self,

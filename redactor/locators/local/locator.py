@@ -181,8 +181,11 @@ class LocalLocator(BaseLocator):
             if card.card_type is CardType.DRIVER_LICENSE and not any(
                 hit.label.field == "issuing_authority" for hit in card.hits
             ):
-                # on the card only: a red table or sticker beside it is no seal
-                near = Box(ext.u0 - 4.0 * h, ext.v0 - 4.0 * h, ext.u1 + 4.0 * h, ext.v1 + 4.0 * h)
+                # on the card only (a red table or sticker beside it is no seal), anywhere on
+                # it: beside the rows or over the photo, as far as the photo is looked for
+                near = Box(
+                    ext.u0 - 4.0 * h, ext.v0 - 4.0 * h, max(ext.u1 + 4.0 * h, region.u1), ext.v1 + 4.0 * h
+                )
                 card.seal = find_seal(rgb, card.frame, near, text)
                 if card.seal is not None:  # the seal is no photo
                     seal = [card.frame.to_image(card.seal.box.corners())]
