@@ -233,8 +233,7 @@ def _misread_word(run: str) -> bool:
     three misread (substitutions only)."""
     allowed = len(run) // 3
     return any(
-        len(words) == len(run) and sum(a != b for a, b in zip(run, words, strict=True)) <= allowed
-        for words in _PRINTED
+        len(words) == len(run) and sum(a != b for a, b in zip(run, words, strict=True)) <= allowed for words in _PRINTED
     )
 
 

@@ -183,9 +183,7 @@ class LocalLocator(BaseLocator):
             ):
                 # on the card only (a red table or sticker beside it is no seal), anywhere on
                 # it: beside the rows or over the photo, as far as the photo is looked for
-                near = Box(
-                    ext.u0 - 4.0 * h, ext.v0 - 4.0 * h, max(ext.u1 + 4.0 * h, region.u1), ext.v1 + 4.0 * h
-                )
+                near = Box(ext.u0 - 4.0 * h, ext.v0 - 4.0 * h, max(ext.u1 + 4.0 * h, region.u1), ext.v1 + 4.0 * h)
                 card.seal = find_seal(rgb, card.frame, near, text)
                 if card.seal is not None:  # the seal is no photo
                     seal = [card.frame.to_image(card.seal.box.corners())]
