@@ -206,6 +206,30 @@ def test_a_seal_over_the_photo_beyond_the_values_is_found(locator, monkeypatch):
     assert any(f.field == "issuing_authority" and f.covered for f in result.sensitive)
 
 
+def test_the_two_last_rows_are_named_by_their_order_when_their_labels_are_unreadable(locator):
+    # a seal or a smudge over the lower labels of a licence (准驾车型, 有效期限): the two
+    # value rows under the last label read are the two rows missing, in order
+    from PIL import ImageDraw
+
+    from redactor.generator import render_specimen
+    from redactor.pipeline import locate_fields
+
+    spec = render_specimen("dl_main", "scan", 308, family="dl-a", randomise=False)
+    image = spec.image.copy()
+    draw = ImageDraw.Draw(image)
+    left = min(p[0] for p in spec.truth["card_quad"]) + 15
+    for f in spec.truth["fields"]:
+        if f["field"] in ("vehicle_class", "valid_period"):
+            xs, ys = [p[0] for p in f["polygon"]], [p[1] for p in f["polygon"]]
+            card_colour = image.getpixel((int(min(xs)) - 8, int(min(ys)) - 8))
+            draw.rectangle([left, min(ys) - 6, min(xs) - 12, max(ys) + 6], fill=card_colour)
+    detection = locate_fields(locator, LocateRequest(image), POLICY)
+    result = evaluate_detection("unreadable-lower-labels", load_truth(spec.truth), detection, POLICY)
+    _assert_served(result)
+    named = {f.canonical for f in detection.fields}
+    assert {"vehicle_class", "valid_period"} <= named
+
+
 def test_ailicenserec_answer_for_such_a_licence_gets_its_portrait_from_the_pixels():
     from redactor.core.ailicenserec import parse_response
     from redactor.generator import render_specimen

@@ -37,6 +37,15 @@ def test_the_photo_is_found_on_the_card_not_beside_it():
     assert found.box.u0 <= 690 and found.box.u1 >= 800 and found.box.v0 <= 225 and found.box.v1 >= 470
 
 
+def test_a_photo_cut_by_the_search_region_is_looked_for_again_wider():
+    # values that end early leave the region short of the photo's far side: the photo is
+    # found whole, not as far as the region reached
+    rgb, labels = _card_on_a_page()
+    found = find_portrait(rgb, FRAME, Box(60, 60, 790, 660), labels, rows=Box(148, 148, 642, 500))
+    assert found is not None and found.core is not None
+    assert found.core.u1 >= 800 and found.box.u1 >= 810
+
+
 def test_a_seal_two_and_a_half_text_heights_across_is_found():
     rgb, labels = _card_on_a_page()
     rgb[220:480, 680:820] = 200  # no photo on this card

@@ -51,6 +51,10 @@ HEAD_TO_PHOTO = 2.5
 PHOTO_ASPECT = 0.75
 #: Share of its bounding box a portrait blob fills, at least.
 MIN_FILL = 0.25
+#: A photo whose blob comes this close to the search region's edge (text heights) may be
+#: cut by it: the region is widened by this many on that side and the photo looked for again.
+EDGE_CELLS = 0.3
+REGION_GROWTH = 6.0
 #: Seal: red ink (RGB: R high, G and B well below it), at least this many text heights across.
 MIN_SEAL_SIZE = 2.0
 #: ... and at most this many (a licence's seal is about 40 mm across its 60 mm height).
@@ -76,7 +80,34 @@ def find_portrait(
     rows are: a photo is printed beside them, so a blob mostly above or below them (a
     shadow, the page a card lies on) is not one. ``exclude`` are areas known to be something
     else (a seal), taken out exactly, without the margin text gets.
+
+    A photo cut by the edge of ``region`` (a short value column leaves it narrow) is looked
+    for again with the region widened on that side: the card's extent bounds it anyway.
     """
+    found = _portrait_in(rgb, frame, region, text, avoid, rows, exclude)
+    if found is None or found.core is None:
+        return found
+    core, reach, edge = found.core, REGION_GROWTH * frame.text_height, EDGE_CELLS * frame.text_height
+    grown = Box(
+        region.u0 - (reach if core.u0 - region.u0 <= edge else 0.0),
+        region.v0 - (reach if core.v0 - region.v0 <= edge else 0.0),
+        region.u1 + (reach if region.u1 - core.u1 <= edge else 0.0),
+        region.v1 + (reach if region.v1 - core.v1 <= edge else 0.0),
+    )
+    if grown == region:
+        return found
+    return _portrait_in(rgb, frame, grown, text, avoid, rows, exclude) or found
+
+
+def _portrait_in(
+    rgb: np.ndarray,
+    frame: CardFrame,
+    region: Box,
+    text: Sequence[Quad],
+    avoid: Sequence[Quad],
+    rows: Box | None,
+    exclude: Sequence[Quad],
+) -> Found | None:
     import cv2
 
     grid = resample(rgb, frame, region)

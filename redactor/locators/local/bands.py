@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from redactor.core.frame import Box, CardFrame, Found
-from redactor.core.vocabulary import KEPT_VALUE, ROW_ORDER, VALUE_SHAPE, label_for
+from redactor.core.vocabulary import KEPT_VALUE, ROW_ORDER, VALUE_SHAPE, Label, label_for
 from redactor.locators.local.cards import CardReading, Cell, Span
 from redactor.locators.local.labels import LabelHit, is_english_label
 from redactor.locators.local.reading import Line
@@ -75,9 +75,22 @@ def spans_of(card: CardReading) -> list[Span]:
     for hit in card.hits:
         if len(hit.lines) == 1:
             by_line.setdefault(id(hit.lines[0]), []).append(hit)
-    in_spaced = {id(ln) for hit in card.hits if len(hit.lines) > 1 for ln in hit.lines}
+    in_spaced = {
+        id(ln)
+        for hit in card.hits
+        if len(hit.lines) > 1
+        for ln in (hit.lines if hit.last_chars is None else hit.lines[:-1])
+    }
     titles = {id(ln) for ln in card.titles}
     out: list[Span] = []
+    for hit in card.hits:
+        if len(hit.lines) > 1 and hit.last_chars is not None:
+            # a label read across lines whose last line goes on with the value: the rest is
+            # value text
+            last = hit.lines[-1]
+            t1 = last.char_span(0, hit.last_chars - 1)[1]
+            in_spaced.add(id(last))
+            out.append(Span(last, last.part(t1, 1.0), last.text[hit.last_chars :]))
     for ln in card.lines:
         if id(ln) in in_spaced or id(ln) in titles:
             continue
@@ -252,10 +265,12 @@ def _next_row_below(hit: LabelHit, hits: list[LabelHit], frame: RowFrame, h: flo
 def infer_rows(card: CardReading) -> list[str]:
     """Name value rows whose label could not be read, by the order of the rows around them.
 
-    An unknown line that starts a row of its own (no label read on it) lies between two
-    rows whose labels were read; when exactly one row of the side's order is missing
-    between them, it is that row. Its band then starts where its value starts. Returns
-    the fields named this way (for the report).
+    Unknown lines that start rows of their own (no label read on them) lie between two
+    rows whose labels were read (or after the last one: a seal printed over the lower
+    labels hides the last two). When as many rows of the side's order are missing there as
+    such rows were seen, they are those rows, in order; each value must have its field's
+    shape. A named row's band then starts where its value starts. Returns the fields named
+    this way (for the report).
     """
     order = ROW_ORDER.get(card.card_type) if card.card_type is not None else None
     if not order or not card.unknown:
@@ -269,36 +284,60 @@ def infer_rows(card: CardReading) -> list[str]:
             rows.append((float(card.frame.to_card(hit.quad)[:, 1].mean()), index))
     if not rows:
         return []
-    rows.sort()
+
+    def v_of(span: Span) -> float:
+        return float(card.frame.to_card(span.quad)[:, 1].mean())
+
+    candidates = [
+        span
+        for span in sorted(card.unknown, key=v_of)
+        if span.text
+        and span.line.height >= 0.7 * h
+        and not any(abs(v_of(span) - rv) < ROW_TOLERANCE * h for rv, _ in rows)
+    ]
+    groups: list[list[Span]] = []  # the unlabelled rows, top to bottom
+    for span in candidates:
+        if groups and abs(v_of(span) - v_of(groups[-1][0])) < ROW_TOLERANCE * h:
+            groups[-1].append(span)
+        else:
+            groups.append([span])
+    firsts = [min(g, key=lambda sp: float(card.frame.to_card(sp.quad)[:, 0].mean())) for g in groups]
+    read = sorted(rows)
     named: list[str] = []
-    orphans = sorted(card.unknown, key=lambda sp: float(card.frame.to_card(sp.quad)[:, 1].mean()))
-    taken_rows: set[int] = set()
-    for span in orphans:
-        uv = card.frame.to_card(span.quad)
-        v = float(uv[:, 1].mean())
-        if any(abs(v - rv) < 0.6 * h for rv, _ in rows) or span.line.height < 0.7 * h or not span.text:
-            continue
-        above = [i for rv, i in rows if rv < v]
-        below = [i for rv, i in rows if rv > v]
-        lo = max(above) if above else -1
-        hi = min(below) if below else len(order)
-        missing = [i for i in range(lo + 1, hi) if not (set(order[i]) & found)]
-        if len(missing) != 1 or len(order[missing[0]]) != 1 or missing[0] in taken_rows:
-            continue
-        field_id = order[missing[0]][0]
+    gaps: dict[tuple[int, int], list[int]] = {}  # (row above, row below) -> unlabelled rows there
+    for k, first in enumerate(firsts):
+        v = v_of(first)
+        lo = max((i for rv, i in read if rv < v), default=-1)
+        hi = min((i for rv, i in read if rv > v), default=len(order))
+        gaps.setdefault((lo, hi), []).append(k)
+
+    def naming(span: Span, index: int) -> tuple[Span, str, Label] | None:
+        field_id = order[index][0]
         label = label_for(field_id, card.card_type) if card.card_type is not None else None
         shape = VALUE_SHAPE.get(field_id)
-        if label is None or (shape is not None and not shape.match(span.text)):
-            continue  # a row where that field should be, but the text is not such a value
-        start = span.quad[[0, 3]].astype(np.float64)
-        axis = span.line.axis
-        tip = np.array([start[0] - axis * 0.3 * h, start[0], start[1], start[1] - axis * 0.3 * h])
-        quad = np.array([tip[0] - axis * 0.7 * h, tip[0], tip[3], tip[3] - axis * 0.7 * h])
-        card.hits.append(LabelHit(label, quad, [], 0.0, False, inferred=True))
-        taken_rows.add(missing[0])
-        rows.append((v, missing[0]))
-        rows.sort()
-        named.append(field_id)
+        if len(order[index]) != 1 or label is None or (shape is not None and not shape.match(span.text)):
+            return None  # a row where that field should be, but the text is not such a value
+        return span, field_id, label
+
+    for (lo, hi), members in gaps.items():
+        missing = [i for i in range(lo + 1, hi) if not (set(order[i]) & found)]
+        chosen: list[tuple[Span, str, Label]] = []
+        if len(missing) == 1:
+            # one row missing: the first unlabelled row there that holds such a value is it
+            one = next((n for n in (naming(firsts[k], missing[0]) for k in members) if n is not None), None)
+            chosen = [one] if one is not None else []
+        elif len(missing) == len(members):
+            # as many rows as are missing: in order, or none (one that is no such value
+            # says the rows are not the ones missing)
+            names = [naming(firsts[k], index) for k, index in zip(members, missing, strict=True)]
+            chosen = [n for n in names if n is not None] if all(n is not None for n in names) else []
+        for span, field_id, label in chosen:
+            start = span.quad[[0, 3]].astype(np.float64)
+            axis = span.line.axis
+            tip = np.array([start[0] - axis * 0.3 * h, start[0], start[1], start[1] - axis * 0.3 * h])
+            quad = np.array([tip[0] - axis * 0.7 * h, tip[0], tip[3], tip[3] - axis * 0.7 * h])
+            card.hits.append(LabelHit(label, quad, [], 0.0, False, inferred=True))
+            named.append(field_id)
     return named
 
 

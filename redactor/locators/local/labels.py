@@ -28,6 +28,9 @@ class LabelHit:
     exact: bool
     #: not read: named by the order of the rows around it (its label is unreadable)
     inferred: bool = False
+    #: a label read across several lines whose last line goes on with its value: the
+    #: characters of that line the label takes (``None``: the whole of each line)
+    last_chars: int | None = None
 
     @property
     def height(self) -> float:
@@ -71,8 +74,82 @@ def find_labels(lines: list[Line]) -> list[LabelHit]:
                 t0, t1 = ln.char_span(index, last)
                 confs = ln.confidences[index : last + 1] or (ln.confidence,)
                 hits.append(LabelHit(label, ln.part(t0, t1), [ln], float(np.mean(confs)), exact))
-    hits.extend(_spaced_labels(lines, used))
-    return hits
+    spaced = _spaced_labels(lines, used)
+    hits.extend(spaced)
+    # a line that is a short label whole may be the start of a longer one cut by the
+    # detector (出生 | 日期 is 出生日期): it may start a chain, which then replaces it
+    prefixes = {
+        id(hit.lines[0]): hit
+        for hit in hits
+        if len(hit.lines) == 1
+        and hit.exact
+        and hit.lines[0].text == hit.label.text
+        and any(lab.text.startswith(hit.label.text) and lab.text != hit.label.text for lab in LABELS)
+    }
+    free = {id(ln) for ln in lines if not used.get(id(ln)) or id(ln) in prefixes}
+    chained = _chained_labels([ln for ln in lines if id(ln) in free], {id(ln) for hit in spaced for ln in hit.lines})
+    replaced = {id(prefixes[id(hit.lines[0])]) for hit in chained if id(hit.lines[0]) in prefixes}
+    return [hit for hit in hits if id(hit) not in replaced] + chained
+
+
+#: A label read across lines may lack its first character (a seal printed over it) when
+#: this many of its characters are read, at least.
+MIN_CHAINED = 3
+
+
+def _chained_labels(lines: list[Line], taken: set[int]) -> list[LabelHit]:
+    """Labels the detector cut into pieces of any length along a row (初 | 次领证日 |
+    期2024-03-22), the last piece perhaps going on with the value: the pieces read in a row
+    start with the label, with one character of a 4+ character label misread, or its first
+    character unread (效 | 期 | 限 under a seal). The label ends in the last piece."""
+    free = [ln for ln in lines if ln.text and id(ln) not in taken]
+    out: list[LabelHit] = []
+    for first in free:
+        if id(first) in taken:
+            continue
+        chain = [first]
+        text = first.text
+        while len(chain) < 6:
+            nxt = _next_on_row(chain[-1], free, taken | {id(c) for c in chain})
+            if nxt is None:
+                break
+            before = len(text)
+            chain.append(nxt)
+            text += nxt.text
+            found = _label_at_start(text, before)
+            if found is None:
+                continue
+            label, end, exact = found
+            last_chars = end - before
+            t1 = 1.0 if last_chars >= len(nxt.text) else nxt.char_span(0, last_chars - 1)[1]
+            tip = nxt.part(0.0, t1)
+            quad = np.array([first.frame[0], tip[1], tip[2], first.frame[3]], dtype=np.float64)
+            conf = float(np.mean([c.confidence for c in chain]))
+            partial = last_chars if last_chars < len(nxt.text) else None
+            out.append(LabelHit(label, quad, list(chain), conf, exact, last_chars=partial))
+            taken.update(id(c) for c in chain)
+            break
+    return out
+
+
+def _label_at_start(text: str, before: int) -> tuple[Label, int, bool] | None:
+    """The label ``text`` starts with that ends after its first ``before`` characters (in
+    the piece just added): where it ends in ``text``, and whether it was read exactly."""
+    for label in sorted(LABELS, key=lambda lab: -len(lab.text)):
+        word = label.text
+        n = len(word)
+        if n > before and len(text) >= n:
+            wrong = sum(not _char_matches(a, b) for a, b in zip(text[:n], word, strict=True))
+            if wrong == 0 or (wrong == 1 and n >= 4):
+                return label, n, wrong == 0
+        if (
+            n >= MIN_CHAINED + 1
+            and n - 1 > before
+            and len(text) >= n - 1
+            and all(_char_matches(a, b) for a, b in zip(text[: n - 1], word[1:], strict=True))
+        ):
+            return label, n - 1, False
+    return None
 
 
 def _spaced_labels(lines: list[Line], used: dict[int, list[tuple[int, int]]]) -> list[LabelHit]:
@@ -112,9 +189,11 @@ def _next_on_row(line: Line, candidates: list[Line], exclude: set[int]) -> Line 
             continue
         start = (other.frame[0] + other.frame[3]) / 2
         gap = float((start - end) @ axis)
-        across = abs(float((other.centre - line.centre) @ normal))
+        # measured where one ends and the next starts: a long piece's centre lies off the
+        # row's line when the card is tilted in the photo
+        across = abs(float((start - end) @ normal))
         h = max(line.height, other.height)
-        if -0.3 * h <= gap <= SPACED_GAP * h and across < 0.4 * h and (best is None or gap < best[0]):
+        if -0.6 * h <= gap <= SPACED_GAP * h and across < 0.4 * h and (best is None or gap < best[0]):
             best = (gap, other)
     return None if best is None else best[1]
 
