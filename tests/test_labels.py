@@ -60,3 +60,9 @@ def test_a_value_that_merely_follows_a_label_is_not_taken_as_one():
     hits = find_labels([line("住址", 40), line("北京市", 120)])
     assert [h.label.text for h in hits] == ["住址"]
     assert fields([line("期", 40), line("北京市", 80)]) == {}
+
+
+def test_a_label_read_in_its_traditional_form_is_the_label():
+    # some label fonts read as traditional characters: 國籍 is 国籍
+    hits = find_labels([line("國籍中國", 40)])
+    assert [h.label.field for h in hits] == ["nationality"]

@@ -46,6 +46,15 @@ def test_a_photo_cut_by_the_search_region_is_looked_for_again_wider():
     assert found.core.u1 >= 800 and found.box.u1 >= 810
 
 
+def test_a_photo_under_a_seal_reaches_as_far_as_the_seal_does():
+    # the seal over the photo's top hides where the photo starts: its box goes up to the seal's
+    rgb, labels = _card_on_a_page()
+    seal = np.array([(690, 120), (830, 120), (830, 250), (690, 250)], np.float32)
+    found = find_portrait(rgb, FRAME, Box(60, 60, 1090, 660), labels, rows=Box(148, 148, 642, 500), exclude=[seal])
+    assert found is not None
+    assert found.box.v0 <= 120 and found.box.v1 >= 470
+
+
 def test_a_seal_two_and_a_half_text_heights_across_is_found():
     rgb, labels = _card_on_a_page()
     rgb[220:480, 680:820] = 200  # no photo on this card

@@ -49,6 +49,9 @@ HEAD_NARROWING = 0.8
 HEAD_TO_PHOTO = 2.5
 #: Width for height of a card photo (ID card 26 x 32 mm, licence 22 x 32 mm).
 PHOTO_ASPECT = 0.75
+#: ... and the widest of them (the ID card's): a photo whose backdrop is the card's grey is
+#: grown to this width for its height, so that neither card's photo is masked short.
+WIDEST_PHOTO_ASPECT = 0.82
 #: Share of its bounding box a portrait blob fills, at least.
 MIN_FILL = 0.25
 #: A photo whose blob comes this close to the search region's edge (text heights) may be
@@ -187,7 +190,7 @@ def _portrait_in(
         # photocopy): a head fills the upper half of its photo, which reaches about as far
         # again below the chin, and is about 4:5
         tall = HEAD_TO_PHOTO * blob.height
-        wide = max(out.width, PHOTO_ASPECT * tall)
+        wide = max(out.width, WIDEST_PHOTO_ASPECT * tall)
         cu = (blob.u0 + blob.u1) / 2
         out = Box(cu - wide / 2, out.v0, cu + wide / 2, max(out.v1, blob.v0 - 0.12 * tall + tall))
     if out.width > PHOTO_ASPECT * 1.05 * out.height:
@@ -195,9 +198,19 @@ def _portrait_in(
         # on a photocopy); a head sits at the top of its photo, so the photo reaches further down
         out = Box(out.u0, out.v0, out.u1, out.v0 + out.width / PHOTO_ASPECT)
     # a photo is about 4:5 (a figure alone may be narrower: its backdrop is like the card)
-    if out.width < PHOTO_ASPECT * out.height:
-        grow = (PHOTO_ASPECT * out.height - out.width) / 2
+    if out.width < WIDEST_PHOTO_ASPECT * out.height:
+        grow = (WIDEST_PHOTO_ASPECT * out.height - out.width) / 2
         out = Box(out.u0 - grow, out.v0, out.u1 + grow, out.v1)
+    for seal in (Box.around(frame.to_card(q)) for q in exclude):
+        # a seal printed over the photo's edge hides where the photo ends: the photo may go
+        # on under it as far as the seal reaches, so its box does too
+        if seal.u0 < out.u1 and out.u0 < seal.u1 and seal.v0 < out.v1 and out.v0 < seal.v1:
+            out = Box(
+                seal.u0 if seal.u0 < out.u0 < seal.u1 else out.u0,
+                seal.v0 if seal.v0 < out.v0 < seal.v1 else out.v0,
+                seal.u1 if seal.u0 < out.u1 < seal.u1 else out.u1,
+                seal.v1 if seal.v0 < out.v1 < seal.v1 else out.v1,
+            )
     # clear of kept values (the plan keeps the policy's padding clear of them too)
     out = clear_of(out, blob, [Box.around(frame.to_card(q)) for q in avoid], 0.3 * frame.text_height)
     score = float(min(95.0, 70.0 + 30.0 * fill))

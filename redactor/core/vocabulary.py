@@ -72,7 +72,27 @@ ENGLISH = re.compile(
 )
 
 #: Characters the recogniser confuses in labels (seen on blurred and photocopied cards).
-CONFUSIONS: dict[str, str] = {"別": "别", "號": "号", "刻": "别", "姐": "姓", "佳": "住", "往": "住", "正": "证"}
+CONFUSIONS: dict[str, str] = {
+    "刻": "别",
+    "姐": "姓",
+    "佳": "住",
+    "往": "住",
+    "正": "证",
+    # traditional forms the recogniser reads in some label fonts (國籍 for 国籍)
+    "別": "别",
+    "號": "号",
+    "國": "国",
+    "證": "证",
+    "駕": "驾",
+    "車": "车",
+    "發": "发",
+    "關": "关",
+    "簽": "签",
+    "機": "机",
+    "碼": "码",
+    "領": "领",
+    "効": "效",
+}
 
 #: Label characters and the components the recogniser reads for them when a line's crop
 #: cuts the character (性别 read 性另, 住址 read 住土, 日期 read 日其): a two-character label

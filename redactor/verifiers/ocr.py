@@ -129,7 +129,9 @@ class OcrVerifier:
         reasons += judge_text([*seen, *more], kept, near)
         reasons += pictures
         reasons += judge_on_text(original_gray, masked_text)
-        printed = _filled([part.quad for part in seen if printed_wording(part)], width, height)
+        # printed wording, and the kept values (whole characters beside a mask, not cut ones)
+        beside = [part.quad for part in seen if printed_wording(part)] + [k.polygon for k in kept]
+        printed = _filled(beside, width, height)
         reasons += judge_cut_text(masked_gray, painted, masked_text, printed)
         return Verdict.failed(reasons) if reasons else Verdict(True)
 
