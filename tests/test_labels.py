@@ -66,3 +66,16 @@ def test_a_label_read_in_its_traditional_form_is_the_label():
     # some label fonts read as traditional characters: 國籍 is 国籍
     hits = find_labels([line("國籍中國", 40)])
     assert [h.label.field for h in hits] == ["nationality"]
+
+
+def test_an_english_sub_label_merged_into_a_kept_value_is_cut_off_it():
+    from redactor.locators.local.bands import kept_value_ok, without_english
+    from redactor.locators.local.cards import Span
+
+    merged = line("Nationality中国", 300)
+    value = without_english(Span(merged, merged.frame.astype(np.float64), merged.text))
+    assert value.text == "中国" and kept_value_ok("nationality", value.text)
+    assert value.quad[0][0] >= 300 + 10 * PITCH  # the value starts after the sub-label
+    # Latin that is no sub-label stays: it is what the band holds
+    other = line("Zhang中国", 300)
+    assert without_english(Span(other, other.frame.astype(np.float64), other.text)).text == "Zhang中国"

@@ -117,6 +117,9 @@ def test_a_label_read_with_a_character_cut_to_its_component_is_printed_wording()
     # a crop that cuts 别 reads 另, 址 reads 土, 期 reads 其: still the label...
     for label in ("性另", "住土", "出生日其", "初次领证日其"):
         assert judge_text([seen(label, (10, 10, 120, 40))], [], []) == [], label
+    # ... also when a character of it was read unsurely (出生日其, 生 at chance)
+    unsure = SeenText(Polygon.rect(10, 10, 120, 40), "出生日其", (0.86, 0.48, 0.98, 0.91), 30)
+    assert judge_text([unsure], [], []) == []
     # ... but a value beside it is still a value, and a component alone next to another
     # character is no label
     assert judge_text([seen("住土北京市", (10, 10, 200, 40))], [], [])

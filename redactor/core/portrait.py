@@ -54,6 +54,9 @@ PHOTO_ASPECT = 0.75
 WIDEST_PHOTO_ASPECT = 0.82
 #: Share of its bounding box a portrait blob fills, at least.
 MIN_FILL = 0.25
+#: The photo's box grows by this share of its size on every side (a slanted photo's
+#: corners reach beyond a box along the text's rows).
+PERSPECTIVE_SLACK = 0.06
 #: A photo whose blob comes this close to the search region's edge (text heights) may be
 #: cut by it: the region is widened by this many on that side and the photo looked for again.
 EDGE_CELLS = 0.3
@@ -201,6 +204,10 @@ def _portrait_in(
     if out.width < WIDEST_PHOTO_ASPECT * out.height:
         grow = (WIDEST_PHOTO_ASPECT * out.height - out.width) / 2
         out = Box(out.u0 - grow, out.v0, out.u1 + grow, out.v1)
+    # the card frame is the text's, a rotation: on a card photographed at a slant the photo's
+    # edges run at another angle than the rows, more so the further it lies from them
+    slack_u, slack_v = PERSPECTIVE_SLACK * out.width, PERSPECTIVE_SLACK * out.height
+    out = Box(out.u0 - slack_u, out.v0 - slack_v, out.u1 + slack_u, out.v1 + slack_v)
     for seal in (Box.around(frame.to_card(q)) for q in exclude):
         # a seal printed over the photo's edge hides where the photo ends: the photo may go
         # on under it as far as the seal reaches, so its box does too

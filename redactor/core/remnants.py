@@ -37,6 +37,8 @@ MIN_LEFT_TEXTURE = 7.0
 #: Colour distance (Lab) from the card that counts as picture on a masked card (lowest,
 #: highest): a face and hair stand out far more than the lighting of a bare card does.
 LEFT_CONTRAST = (24.0, 36.0)
+#: A remnant touching the photo's mask counts from this many square text heights on.
+MIN_PHOTO_EDGE_AREA = 1.0
 #: ... and covers at least this many square text heights (a face's remnant, not a speck).
 MIN_LEFT_AREA = 2.5
 
@@ -48,13 +50,17 @@ def pictures_left(
     text: Sequence[Quad],
     masked: np.ndarray,
     original: np.ndarray | None = None,
+    photo: np.ndarray | None = None,
 ) -> list[Box]:
     """Picture-sized areas inside ``region`` that differ from the card's background, hold no
     ``text`` and lie outside the ``masked`` pixels (a boolean image): on a masked card whose
     photo should be covered, what is left of a face. Same background model as
     :func:`find_portrait`, asked the opposite question on the masked pixels (no shape test:
     any part of a face counts). ``original`` (the unmasked RGB image), when given, tells the
-    card's extent: there its background is whole, not cut by masks that may reach beyond it."""
+    card's extent: there its background is whole, not cut by masks that may reach beyond it.
+    ``photo`` (a boolean image) is where the photo's own mask was painted: a remnant touching
+    it is the photo going on past its mask (a backdrop strip, a shoulder's plain cloth), and
+    counts whatever its texture."""
     import cv2
 
     grid = resample(rgb, frame, region)
@@ -101,15 +107,22 @@ def pictures_left(
         ink.astype(np.uint8), cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     )
     closed = (closed.astype(bool) & ~grown).astype(np.uint8)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
     h_cells = CELLS_PER_TEXT_HEIGHT
+    beside_photo = np.zeros(closed.shape, dtype=bool)
+    if photo is not None:
+        painted_photo = resample_mask(photo, frame, grid)
+        beside_photo = cv2.dilate(painted_photo.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     out: list[Box] = []
     # each remnant on its own: joined like a figure, the leftover pieces of labels cut by
     # masks would make one
-    for x, y, w, h, area in (tuple(int(v) for v in row) for row in stats[1:count]):
+    for index, (x, y, w, h, area) in enumerate((tuple(int(v) for v in row) for row in stats[1:count]), start=1):
         if max(w, h) < MIN_LEFT_HEIGHT * h_cells or min(w, h) < MIN_LEFT_WIDTH * h_cells:
             continue
-        inside = closed[y : y + h, x : x + w] > 0
+        inside = labels[y : y + h, x : x + w] == index
+        if area >= MIN_PHOTO_EDGE_AREA * h_cells * h_cells and beside_photo[y : y + h, x : x + w][inside].any():
+            out.append(grid.cell_box(x, y, x + w, y + h))
+            continue
         patch = grid.lab[y : y + h, x : x + w][inside]
         if not patch.size:
             continue

@@ -322,6 +322,8 @@ def judge_text(seen: Sequence[SeenText], kept: Sequence[KeptValue], near: Sequen
         rest = _strip_printed(text)
         if not rest or not _any_confident(part, rest) or _noise(part, rest):
             continue
+        if not _DIGITS.search(_PUNCTUATION.sub("", part.text)) and not _strip_printed(part.text):
+            continue  # printed wording read whole, a character of it unsurely (出生日其 without 生)
         if any(_kept_shape(k.field, rest) for k in on_kept):
             continue
         reasons.append(f"verification: text is readable outside the masks{where}")

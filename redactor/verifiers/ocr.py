@@ -208,6 +208,10 @@ class OcrVerifier:
         texts: list[SeenText] = []
         rgb = np.ascontiguousarray(bgr[:, :, ::-1])
         original = np.asarray(request.original.convert("RGB"))
+        # the photo's own masks (the plan makes one operation per masked field, in order)
+        masked_fields = [a for a in plan.applied if a.action != Action.KEEP.value]
+        photo_ops = [op for a, op in zip(masked_fields, plan.ops, strict=False) if a.located.is_portrait]
+        photo = mask_raster(photo_ops, rgb.shape[1], rgb.shape[0]) if photo_ops else None
         for kind, polygons in groups.items():
             masks_photo = policy.rule_for(kind, PORTRAIT).action is not Action.KEEP
             masks_seal = policy.rule_for(kind, "issuing_authority").action is not Action.KEEP
@@ -228,7 +232,7 @@ class OcrVerifier:
                 rows = Box(hull.u0 - 4 * h, hull.v0 - h, hull.u1 + 8 * h, hull.v1 + h)
                 if red_left(rgb, frame, rows, lines, painted):
                     reasons.append("verification: a red seal is left unmasked on the card (the issuing authority?)")
-            for blob in pictures_left(rgb, frame, region, lines, painted, original) if masks_photo else []:
+            for blob in pictures_left(rgb, frame, region, lines, painted, original, photo) if masks_photo else []:
                 seen = self._as_text(bgr, frame, blob) if blob.width >= TEXT_LIKE * blob.height else None
                 if seen is None:
                     reasons.append("verification: a picture area is left unmasked on the card (the photo?)")

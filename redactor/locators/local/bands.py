@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from redactor.core.frame import Box, CardFrame, Found
-from redactor.core.vocabulary import KEPT_VALUE, ROW_ORDER, VALUE_SHAPE, Label, label_for
+from redactor.core.vocabulary import ENGLISH, KEPT_VALUE, ROW_ORDER, VALUE_SHAPE, Label, label_for
 from redactor.locators.local.cards import CardReading, Cell, Span
 from redactor.locators.local.labels import LabelHit, is_english_label
 from redactor.locators.local.reading import Line
@@ -339,6 +339,25 @@ def infer_rows(card: CardReading) -> list[str]:
             card.hits.append(LabelHit(label, quad, [], 0.0, False, inferred=True))
             named.append(field_id)
     return named
+
+
+_LEADING_LATIN = re.compile(r"^[A-Za-z][A-Za-z .']*")
+
+
+def without_english(span: Span) -> Span:
+    """The span without an English sub-label it starts with (``Nationality中国``: the
+    detector merged the sub-label into the value), else the span itself."""
+    found = _LEADING_LATIN.match(span.text)
+    if found is None or found.end() >= len(span.text):
+        return span
+    folded = re.sub(r"[^a-z]", "", found.group().lower())
+    start = span.line.text.find(span.text)
+    if not folded or not ENGLISH.match(folded) or start < 0:
+        return span
+    first, last = start + found.end(), start + len(span.text) - 1
+    t0 = span.line.char_span(first, last)[0]
+    t1 = span.line.char_span(start, last)[1]
+    return Span(span.line, span.line.part(t0, t1), span.text[found.end() :])
 
 
 def kept_value_ok(field_id: str, text: str) -> bool:

@@ -24,7 +24,7 @@ from redactor.core.portrait import find_portrait, find_seal
 from redactor.core.results import Detection, LocatedField, Polygon
 from redactor.core.vocabulary import KEPT_VALUE, LABELS, SEAL_LABEL
 from redactor.locators.base import BaseLocator, LocateRequest
-from redactor.locators.local.bands import build_cells, infer_rows, kept_value_ok
+from redactor.locators.local.bands import build_cells, infer_rows, kept_value_ok, without_english
 from redactor.locators.local.cards import CardReading, Cell, Span, assemble, clusters
 from redactor.locators.local.ocr import OcrModels, crop_line, shared_models
 from redactor.locators.local.reading import Line, LineReader, dominant_axis
@@ -340,6 +340,8 @@ def _fields(card: CardReading) -> list[LocatedField]:
         field_id = cell.hit.label.field
         spans = cell.spans
         if field_id in KEPT_CANDIDATES:
+            # the English sub-label merged into a kept value is wording, not part of the value
+            spans = [without_english(s) for s in spans]
             bad = [s for s in spans if not s.line.read or not kept_value_ok(field_id, s.text)]
             unknown.extend(bad)
             spans = [s for s in spans if all(s is not b for b in bad)]
