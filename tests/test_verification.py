@@ -211,6 +211,27 @@ def test_the_cards_extent_comes_from_its_unmasked_background(photo_masked):
         assert any(b.u0 < 800 and b.u1 > 700 and b.v0 < 400 and b.v1 > 260 for b in found), found
 
 
+def test_a_plain_strip_of_the_photo_beside_its_mask_counts_but_not_elsewhere():
+    """The photo's mask a little short: the backdrop strip left beside it is the photo going
+    on (no face texture needed); the same plain strip away from the photo's mask is not."""
+    from redactor.core.frame import Box, CardFrame
+    from redactor.core.remnants import pictures_left
+
+    original, masked, painted, labels = _lit_card_on_a_table(True)
+    painted[170:490, 640:860] = False
+    painted[170:490, 640:800] = True  # the photo's mask stops short of its right side
+    photo = np.zeros_like(painted)
+    photo[170:490, 640:800] = True
+    masked = original.copy()
+    masked[painted] = (0, 0, 0)
+    frame = CardFrame((0.0, 0.0), (1.0, 0.0), 24.0)
+    region = Box(0, 60, 1000, 640)
+    found = pictures_left(masked, frame, region, labels, painted, original, photo)
+    assert any(b.u0 >= 790 and b.u1 <= 870 and b.v0 < 300 and b.v1 > 400 for b in found), found
+    # told nothing of where the photo's mask is, a plain strip is no face
+    assert pictures_left(masked, frame, region, labels, painted, original) == []
+
+
 # --------------------------------------------------------------------------- on real pixels
 
 
