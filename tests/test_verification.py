@@ -89,30 +89,6 @@ def test_a_label_character_after_a_digit_is_a_value():
     assert judge_text([seen("8年", (10, 10, 60, 40))], [], []) == []
 
 
-def test_a_card_edge_or_a_neighbour_row_beside_a_mask_is_no_cut_text():
-    gray = np.full((200, 400), 230, dtype=np.uint8)
-    masked = np.zeros_like(gray, dtype=bool)
-    masked[36:64, 15:205] = True  # the mask of a value on the card's last row
-    gray[masked] = 0
-    field = [("name", Polygon.rect(20, 40, 200, 60))]
-    # the table beyond the card's (tilted) edge, just under the mask: dark, unbroken
-    for x in range(0, 400):
-        gray[66 + x // 40 :, x] = 90
-    assert judge_cut_text(gray, masked, field) == []
-    # the row above: whole characters with blank card between them and the mask
-    above = np.full((200, 400), 230, dtype=np.uint8)
-    above[masked] = 0
-    above[20:30, 20:200:6] = 30
-    above[20:30, 21:200:6] = 30
-    assert judge_cut_text(above, masked, field) == []
-    # but the tops of characters cut by the mask still fail
-    cut = np.full((200, 400), 230, dtype=np.uint8)
-    cut[26:40, 20:200:6] = 30
-    cut[26:40, 21:200:6] = 30
-    cut[masked] = 0
-    assert judge_cut_text(cut, masked, field)
-
-
 def test_a_label_read_with_a_character_cut_to_its_component_is_printed_wording():
     # a crop that cuts 别 reads 另, 址 reads 土, 期 reads 其: still the label...
     for label in ("性另", "住土", "出生日其", "初次领证日其"):

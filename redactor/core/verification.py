@@ -404,9 +404,6 @@ CUT_REACH = 0.4
 CUT_SHARE = 0.3
 #: ... and over at least this many text heights of it (a few characters' worth).
 CUT_LENGTH = 2.0
-#: Ink beside a mask unbroken for this many text heights along it is no row of characters
-#: (they have gaps between them) but an edge: the card's, a table's, a shadow's.
-CUT_RUN = 1.5
 #: Ink along this share of a mask's length at one offset is a printed rule, not text.
 RULE_SHARE = 0.8
 
@@ -443,7 +440,6 @@ def judge_cut_text(
         if tall < 4 or length < CUT_LENGTH * tall:
             continue
         along = np.linspace(-length / 2, length / 2, max(8, int(length / max(1.0, tall / 6))))
-        step = length / max(1, len(along) - 1)
         for side in (-1.0, 1.0):
             offsets = tall / 2 + np.linspace(0.0, CUT_REACH * tall, 8)
             pts = (
@@ -464,28 +460,9 @@ def judge_cut_text(
             # a printed rule (the line under a licence's title) runs along the whole mask:
             # not text; characters cut in half show strokes across several offsets
             ink[:, ink.mean(axis=0) > RULE_SHARE] = False
-            # a character cut by the mask goes on from under it: its ink starts at the mask's
-            # edge; the next row's characters stand apart, blank card between
-            first = np.argmax(open_, axis=1)
-            rows = np.arange(len(first))
-            at_edge = ink[rows, first] | ink[rows, np.minimum(first + 1, open_.shape[1] - 1)]
-            columns = _short_runs((ink.sum(axis=1) >= 2) & at_edge, int(CUT_RUN * tall / step))
+            columns = ink.sum(axis=1) >= 2
             inked = float(columns.mean()) * length
             if columns.mean() >= CUT_SHARE and inked >= CUT_LENGTH * tall:
                 reasons.append(f"verification: the mask of {name} cuts through text (characters show beside it)")
                 break
     return reasons
-
-
-def _short_runs(flags: np.ndarray, longest: int) -> np.ndarray:
-    """``flags`` without its runs of set values longer than ``longest``."""
-    out = flags.copy()
-    start = None
-    for i, flag in enumerate([*flags.tolist(), False]):
-        if flag and start is None:
-            start = i
-        elif not flag and start is not None:
-            if i - start > longest:
-                out[start:i] = False
-            start = None
-    return out
