@@ -79,3 +79,22 @@ def test_an_english_sub_label_merged_into_a_kept_value_is_cut_off_it():
     # Latin that is no sub-label stays: it is what the band holds
     other = line("Zhang中国", 300)
     assert without_english(Span(other, other.frame.astype(np.float64), other.text)).text == "Zhang中国"
+
+
+def test_a_licence_with_every_printed_label_read_is_not_looked_at_again():
+    # its issuing authority is the seal, printed with no label: not a label left unread
+    from redactor.core.fields import FIELDS_BY_CARD, PORTRAIT, CardType
+    from redactor.core.frame import CardFrame
+    from redactor.core.vocabulary import label_for
+    from redactor.locators.local.cards import CardReading
+    from redactor.locators.local.labels import LabelHit
+    from redactor.locators.local.locator import _labels_missing
+
+    licence = CardType.DRIVER_LICENSE
+    quad = line("证号", 0).frame.astype(np.float64)
+    printed = [f for f in FIELDS_BY_CARD[licence] if f not in (PORTRAIT, "issuing_authority")]
+    hits = [LabelHit(label, quad, [], 0.99, True) for f in printed if (label := label_for(f, licence)) is not None]
+    card = CardReading(licence, CardFrame((0.0, 0.0), (1.0, 0.0), HEIGHT), [], hits)
+    assert not _labels_missing(card)
+    card.hits = hits[1:]  # one printed label not read
+    assert _labels_missing(card)

@@ -215,7 +215,9 @@ def _labels_missing(card: CardReading) -> bool:
     if card.card_type is None:
         return False
     found = {hit.label.field for hit in card.hits}
-    return any(f != PORTRAIT and f not in found for f in FIELDS_BY_CARD[card.card_type])
+    # a licence names its issuing authority with the seal, printed with no label
+    unlabelled = {PORTRAIT, SEAL_LABEL.field} if card.card_type is CardType.DRIVER_LICENSE else {PORTRAIT}
+    return any(f not in unlabelled and f not in found for f in FIELDS_BY_CARD[card.card_type])
 
 
 def _named(cards: list[CardReading]) -> int:
