@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 from dataclasses import replace
@@ -206,6 +207,36 @@ def test_a_plain_strip_of_the_photo_beside_its_mask_counts_but_not_elsewhere():
     assert any(b.u0 >= 790 and b.u1 <= 870 and b.v0 < 300 and b.v1 > 400 for b in found), found
     # told nothing of where the photo's mask is, a plain strip is no face
     assert pictures_left(masked, frame, region, labels, painted, original) == []
+
+
+def test_a_seal_left_whose_characters_were_detected_as_text_still_counts():
+    """The seal's ring of characters may be detected as lines of text: its red is still
+    seal ink left on the card (the issuing authority unmasked)."""
+    from redactor.core.frame import Box, CardFrame
+    from redactor.core.remnants import red_left
+
+    _original, masked, painted, labels = _lit_card_on_a_table(True)
+    yy, xx = np.mgrid[0:700, 0:1000]
+    ring = np.abs(np.hypot(xx - 200, yy - 520) - 50) <= 3
+    masked[ring] = (200, 40, 40)  # a thin red ring over the lower labels
+    on_seal = np.array([(150, 470), (250, 470), (250, 570), (150, 570)], np.float32)  # a "line" of its text
+    frame = CardFrame((0.0, 0.0), (1.0, 0.0), 24.0)
+    found = red_left(masked, frame, Box(100, 100, 900, 600), [*labels, on_seal], painted)
+    assert any(b.u0 < 200 < b.u1 and b.v0 < 520 < b.v1 for b in found), found
+
+
+def test_a_long_stretch_is_read_in_overlapping_pieces_to_its_end():
+    from redactor.verifiers.ocr import READ_RATIO, _pieces
+
+    quad = np.array([[0, 0], [600, 0], [600, 20], [0, 20]], dtype=np.float64)  # 30 heights long
+    pieces = _pieces(quad)
+    assert all(np.linalg.norm(p[1] - p[0]) <= READ_RATIO * 20 + 1e-6 for p in pieces)
+    assert pieces[0][0][0] == 0 and abs(pieces[-1][1][0] - 600) < 1e-6  # from its start to its end
+    starts = [p[0][0] for p in pieces]
+    assert all(b - a <= READ_RATIO * 20 / 2 + 1e-6 for a, b in itertools.pairwise(starts))
+    short = quad.copy()
+    short[1:3, 0] = 100
+    assert len(_pieces(short)) == 1
 
 
 # --------------------------------------------------------------------------- on real pixels

@@ -139,6 +139,10 @@ def pictures_left(
 #: Red ink left on a masked licence counts from this extent (text heights) and area (square
 #: text heights): a seal's ring, whole or in part, not a red speck or a character.
 MIN_RED_LEFT = (2.0, 1.5)
+#: A red remnant counts when this share of it stands out from the card's background...
+MIN_RED_INK_SHARE = 0.5
+#: ... or when it covers at most this share of its box: a seal's ring, thin strokes.
+MAX_RED_RING_FILL = 0.6
 
 
 def red_left(rgb: np.ndarray, frame: CardFrame, region: Box, text: Sequence[Quad], masked: np.ndarray) -> list[Box]:
@@ -155,17 +159,17 @@ def red_left(rgb: np.ndarray, frame: CardFrame, region: Box, text: Sequence[Quad
     found = ink_cells(grid, frame, text, painted.astype(bool))
     if found is None:
         return []
-    # ink (not the card's own pink tint, not its text), on the card (a red shape on the
-    # table is no seal)
-    ink, text_cells, _ = found
+    # on the card (a red shape on the table is no seal); the seal's own characters may have
+    # been detected as lines of text, so red under text lines counts too
+    ink, _, _ = found
     lines = cells_under(grid, frame, text, 0.25 * frame.text_height)
     near = between_lines(lines)
     card = card_extent(grid, lines, painted.astype(bool), near)
     if card is None:
         return []
-    red &= card.astype(np.uint8) & ink.astype(np.uint8) & (~text_cells).astype(np.uint8)
+    red &= card.astype(np.uint8)
     closed = cv2.morphologyEx(red, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
-    count, _, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
     extent, area = (v * CELLS_PER_TEXT_HEIGHT for v in MIN_RED_LEFT)
     out = []
     for k in range(1, count):
@@ -173,6 +177,12 @@ def red_left(rgb: np.ndarray, frame: CardFrame, region: Box, text: Sequence[Quad
         # a seal's ring, or a crescent of it beside a mask; not a straight strip (the card's
         # edge against a red table)
         roundish = min(w, h) >= 0.75 * extent and max(w, h) <= 4 * min(w, h)
-        if roundish and max(w, h) >= extent and a >= area * CELLS_PER_TEXT_HEIGHT:
+        if not (roundish and max(w, h) >= extent and a >= area * CELLS_PER_TEXT_HEIGHT):
+            continue
+        # ink that stands out from the card, or a ring's thin lines (finer than a cell, they
+        # hardly move a cell's colour); not a wash of pink over the card (solid)
+        member = labels[y : y + h, x : x + w] == k
+        stands_out = float(ink[y : y + h, x : x + w][member].mean()) >= MIN_RED_INK_SHARE
+        if stands_out or a <= MAX_RED_RING_FILL * w * h:
             out.append(grid.cell_box(x, y, x + w, y + h))
     return out

@@ -50,8 +50,10 @@ FINER_LOOK = 2.5
 GIANT_LINE = 2.6
 #: A detected line this far off the card's text direction (cosine) holds stacked rows.
 ACROSS_COS = 0.87
-#: A stretch is read up to this many of its heights: printed wording is short, and a value
-#: shows itself in its first characters (the rest of a long line costs time, not safety).
+#: A stretch longer than this many of its heights is read in pieces this long, each
+#: overlapping the next by half: a line the detector merged (a label, its English
+#: sub-label and the value behind them) holds its value at its end, not in its first
+#: characters; the overlap keeps a date or a number whole in one piece at least.
 READ_RATIO = 8.0
 #: Tiles of a large page overlap by this many text heights (a line cut by a tile's edge is
 #: seen whole in the next one as long as it is short).
@@ -167,11 +169,17 @@ class OcrVerifier:
             for t0, t1 in visible_parts(frame, painted):
                 parts.append(part_of(frame, t0, t1))
                 heights.append(tall)
-        crops = [red_dropout(crop_line(bgr, _breathing(q).astype(np.float32), READ_RATIO)) for q in parts]
+        pieces: list[np.ndarray] = []
+        piece_heights: list[float] = []
+        for quad, tall in zip(parts, heights, strict=True):
+            for piece in _pieces(quad):
+                pieces.append(piece)
+                piece_heights.append(tall)
+        crops = [red_dropout(crop_line(bgr, _breathing(q).astype(np.float32))) for q in pieces]
         readings = self.models.read(crops)
         seen = [
             SeenText(Polygon.of(q.tolist()), r.text, r.confidences if len(r.confidences) == len(r.text) else (), h)
-            for q, r, h in zip(parts, readings, heights, strict=True)
+            for q, r, h in zip(pieces, readings, piece_heights, strict=True)
         ]
         return seen, frames
 
@@ -297,6 +305,18 @@ def _rows_of(bgr: np.ndarray, corners: np.ndarray, axis: np.ndarray, line_height
     if not rows:
         rows.append(np.array([at(u0, v0), at(u1, v0), at(u1, v1), at(u0, v1)], dtype=np.float32))
     return rows
+
+
+def _pieces(quad: np.ndarray) -> list[np.ndarray]:
+    """A stretch cut into pieces of ``READ_RATIO`` of its heights, each overlapping the next
+    by half (the stretch itself when it is short)."""
+    length = float(np.linalg.norm(quad[1] - quad[0]))
+    height = float(np.linalg.norm(quad[3] - quad[0]))
+    if length <= READ_RATIO * height:
+        return [quad]
+    share = READ_RATIO * height / length
+    starts = np.arange(0.0, 1.0 - share, share / 2).tolist() + [1.0 - share]
+    return [part_of(quad, t0, t0 + share) for t0 in starts]
 
 
 def _filled(quads: list[Polygon], width: int, height: int) -> np.ndarray:
