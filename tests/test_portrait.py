@@ -37,6 +37,19 @@ def test_the_photo_is_found_on_the_card_not_beside_it():
     assert found.box.u0 <= 690 and found.box.u1 >= 800 and found.box.v0 <= 225 and found.box.v1 >= 470
 
 
+def test_a_narrow_figure_is_still_a_photo():
+    # a pale face like the card shows nothing: what stands out (hair, a strip of shirt) is a
+    # figure under a third as wide as it is tall
+    rgb, labels = _card_on_a_page()
+    rgb[220:480, 680:820] = 200  # no photo as drawn ...
+    rgb[210:300, 710:790] = 40  # ... but dark hair
+    rgb[300:400, 740:790] = 120  # a shadowed side of the face
+    rgb[400:480, 730:800] = 90  # and a narrow strip of shirt
+    found = find_portrait(rgb, FRAME, Box(60, 60, 1090, 660), labels, rows=Box(148, 148, 642, 500))
+    assert found is not None
+    assert found.box.u0 <= 710 and found.box.u1 >= 790 and found.box.v0 <= 210 and found.box.v1 >= 480
+
+
 def test_a_photo_cut_by_the_search_region_is_looked_for_again_wider():
     # values that end early leave the region short of the photo's far side: the photo is
     # found whole, not as far as the region reached

@@ -37,7 +37,7 @@ MIN_PORTRAIT_HEIGHT = 2.8
 MIN_SMALL_PORTRAIT_HEIGHT = 2.0
 MAX_PORTRAIT_HEIGHT = 13.5
 #: ... and this wide for its height.
-MIN_ASPECT, MAX_ASPECT = 0.35, 1.6
+MIN_ASPECT, MAX_ASPECT = 0.3, 1.6
 #: A photo lies at most this many text heights beyond the card's text, along its rows and
 #: across them (the photo stands beside the rows, within the card's height)...
 OUTSIDE_TEXT = (10.0, 3.0)
