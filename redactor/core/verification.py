@@ -216,25 +216,24 @@ def _english_printed(run: str) -> bool:
     return any(_edits_to_substring(letters, phrase) <= allowed for phrase in _ENGLISH_PHRASES)
 
 
-def _misread_printed(run: str) -> bool:
-    """A run of three or more Chinese characters that is printed wording with at most one
-    character in three misread (substitutions only: an extra character may be a value left
-    visible; and a two-character name may differ from a label by one, 建国 from 和国)."""
+def _misread_printed(run: str, whole: bool = False) -> bool:
+    """A run of three or more Chinese characters that is printed wording (a piece of it, or
+    with ``whole`` all of a word) with at most one character in three misread
+    (substitutions only: an extra character may be a value left visible; and a
+    two-character name may differ from a label by one, 建国 from 和国)."""
     allowed = len(run) // 3
     for words in _PRINTED:
+        if whole and len(words) != len(run):
+            continue
         for k in range(0, len(words) - len(run) + 1):
             if sum(a != b for a, b in zip(run, words[k : k + len(run)], strict=True)) <= allowed:
                 return True
     return False
 
 
-def _misread_word(run: str) -> bool:
-    """A run that is a whole printed word of its length with at most one character in
-    three misread (substitutions only)."""
-    allowed = len(run) // 3
-    return any(
-        len(words) == len(run) and sum(a != b for a, b in zip(run, words, strict=True)) <= allowed for words in _PRINTED
-    )
+def _drop_misread_word(run: re.Match[str]) -> str:
+    """A run of four or more characters that is a whole printed word misread: nothing."""
+    return "" if len(run.group()) >= 4 and _misread_printed(run.group(), whole=True) else run.group()
 
 
 def _strip_printed(text: str, latin: bool = True) -> str:
@@ -246,7 +245,7 @@ def _strip_printed(text: str, latin: bool = True) -> str:
     text = "".join(CONFUSIONS.get(ch, ch) for ch in text)
     # a whole run that is a printed word misread (出生日其): before exact words are taken
     # out, or 出生 would go and leave 日其, too short to be judged a misreading
-    text = _CJK_RUN.sub(lambda m: "" if len(m.group()) >= 4 and _misread_word(m.group()) else m.group(), text)
+    text = _CJK_RUN.sub(_drop_misread_word, text)
     for words in (*_PRINTED, *_CUT_PRINTED):
         text = text.replace(words, "")
     text = _CJK_RUN.sub(lambda m: "" if len(m.group()) >= 3 and _misread_printed(m.group()) else m.group(), text)

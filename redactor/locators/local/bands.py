@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from redactor.core.frame import Box, CardFrame, Found
-from redactor.core.vocabulary import ENGLISH, KEPT_VALUE, ROW_ORDER, VALUE_SHAPE, Label, label_for
+from redactor.core.vocabulary import KEPT_VALUE, ROW_ORDER, VALUE_SHAPE, Label, label_for
 from redactor.locators.local.cards import CardReading, Cell, Span
-from redactor.locators.local.labels import LabelHit, is_english_label
+from redactor.locators.local.labels import LabelHit, is_english_label, is_english_wording
 from redactor.locators.local.reading import Line
 
 #: A line belongs to a label's row when its centre is this close (text heights) to the row's mid line.
@@ -75,12 +75,7 @@ def spans_of(card: CardReading) -> list[Span]:
     for hit in card.hits:
         if len(hit.lines) == 1:
             by_line.setdefault(id(hit.lines[0]), []).append(hit)
-    in_spaced = {
-        id(ln)
-        for hit in card.hits
-        if len(hit.lines) > 1
-        for ln in (hit.lines if hit.last_chars is None else hit.lines[:-1])
-    }
+    in_spaced = {id(ln) for hit in card.hits if len(hit.lines) > 1 for ln in hit.lines}
     titles = {id(ln) for ln in card.titles}
     out: list[Span] = []
     for hit in card.hits:
@@ -89,7 +84,6 @@ def spans_of(card: CardReading) -> list[Span]:
             # value text
             last = hit.lines[-1]
             t1 = last.char_span(0, hit.last_chars - 1)[1]
-            in_spaced.add(id(last))
             out.append(Span(last, last.part(t1, 1.0), last.text[hit.last_chars :]))
     for ln in card.lines:
         if id(ln) in in_spaced or id(ln) in titles:
@@ -350,9 +344,8 @@ def without_english(span: Span) -> Span:
     found = _LEADING_LATIN.match(span.text)
     if found is None or found.end() >= len(span.text):
         return span
-    folded = re.sub(r"[^a-z]", "", found.group().lower())
     start = span.line.text.find(span.text)
-    if not folded or not ENGLISH.match(folded) or start < 0:
+    if not is_english_wording(found.group()) or start < 0:
         return span
     first, last = start + found.end(), start + len(span.text) - 1
     t0 = span.line.char_span(first, last)[0]

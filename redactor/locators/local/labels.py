@@ -13,6 +13,8 @@ from redactor.core.fields import CardType
 from redactor.core.vocabulary import CONFUSIONS, ENGLISH, LABELS, TITLES, Label
 from redactor.locators.local.reading import Line
 
+#: Labels longest first, so 出生日期 is found before 出生.
+_LONGEST_FIRST: tuple[Label, ...] = tuple(sorted(LABELS, key=lambda lab: -len(lab.text)))
 #: Letter-spaced labels: single characters this far apart (text heights) may form one label.
 SPACED_GAP = 3.2
 
@@ -59,7 +61,7 @@ def find_labels(lines: list[Line]) -> list[LabelHit]:
     """Every label on these (read) lines, longest words first so 出生日期 is not read as 出生."""
     hits: list[LabelHit] = []
     used: dict[int, list[tuple[int, int]]] = {}
-    for label in sorted(LABELS, key=lambda lab: -len(lab.text)):
+    for label in _LONGEST_FIRST:
         for ln in lines:
             if not ln.text:
                 continue
@@ -135,7 +137,7 @@ def _chained_labels(lines: list[Line], taken: set[int]) -> list[LabelHit]:
 def _label_at_start(text: str, before: int) -> tuple[Label, int, bool] | None:
     """The label ``text`` starts with that ends after its first ``before`` characters (in
     the piece just added): where it ends in ``text``, and whether it was read exactly."""
-    for label in sorted(LABELS, key=lambda lab: -len(lab.text)):
+    for label in _LONGEST_FIRST:
         word = label.text
         n = len(word)
         if n > before and len(text) >= n:
@@ -207,5 +209,10 @@ def title_sides(line: Line) -> frozenset[CardType] | None:
 
 
 def is_english_label(line: Line) -> bool:
-    folded = re.sub(r"[^a-z]", "", line.text.lower())
+    return is_english_wording(line.text)
+
+
+def is_english_wording(text: str) -> bool:
+    """Whether ``text`` is one of the licence's English sub-labels (letters only, any case)."""
+    folded = re.sub(r"[^a-z]", "", text.lower())
     return bool(folded) and bool(ENGLISH.match(folded))
