@@ -13,6 +13,8 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from redactor.cos.client import AsyncCosClient, CosClient, ListPage, object_path
 from redactor.cos.config import (
@@ -42,7 +44,7 @@ from redactor.cos.errors import (
     retryable,
     service_error,
 )
-from redactor.cos.ratelimit import Pacer, TokenBucket, shared_bucket
+from redactor.cos.ratelimit import SEND_JITTER, Pacer, TokenBucket, shared_bucket
 from redactor.cos.signing import parse_authorization, verify
 
 SECRET_ID = "AKIDcanaryid"
@@ -599,7 +601,7 @@ def test_token_bucket() -> None:
 
 def test_pacer_saves_nothing_up_and_gives_up_late_slots() -> None:
     now = [0.0]
-    pacer = Pacer(10.0, clock=lambda: now[0])
+    pacer = Pacer(10.0, clock=lambda: now[0], jitter=0.0)
     assert [pacer.slot() for _ in range(3)] == pytest.approx([0.0, 0.1, 0.2])
     now[0] = 10.0  # idle for 10 s: still one slot now, the next 0.1 s later (no burst)
     assert [pacer.slot(), pacer.slot()] == pytest.approx([10.0, 10.1])
@@ -613,6 +615,22 @@ def test_pacer_saves_nothing_up_and_gives_up_late_slots() -> None:
     pacer.acquire(oversleep)
     assert len(slept) == 2  # the late slot was given up for the next one
     assert now[0] == pytest.approx(10.7)
+
+
+@given(
+    rate=st.integers(1, 200),
+    delays=st.lists(st.floats(0.0, SEND_JITTER * 0.999), min_size=1, max_size=400),
+)
+def test_pacer_keeps_every_1s_window_of_arrivals_at_the_rate_despite_send_jitter(rate, delays) -> None:
+    """Calls that reach the service up to SEND_JITTER late, each by its own delay, still never
+    put more than ``rate`` arrivals in a 1-second window [t, t + 1)."""
+    pacer = Pacer(float(rate), clock=lambda: 0.0)
+    arrivals = sorted(pacer.slot() + d for d in delays)
+    first = 0
+    for last, at in enumerate(arrivals):
+        while at - arrivals[first] >= 1.0:
+            first += 1
+        assert last - first + 1 <= rate
 
 
 def test_rate_limit_applies_to_ai_requests() -> None:

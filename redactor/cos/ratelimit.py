@@ -1,7 +1,7 @@
 """Rate limits shared by every worker of a process, so N threads (or tasks) together stay
 under a service quota (AILicenseRec is billed and throttled per account, not per worker).
 
-:class:`Pacer` is the strict one (AILicenseRec): one slot every ``1/rate`` seconds and nothing
+:class:`Pacer` is the strict one (AILicenseRec): one slot every ``1.1/rate`` seconds and nothing
 saved up while idle, so no 1-second window holds more than ``rate`` calls. A
 :class:`TokenBucket` allows bursts (its size on top of the rate in any window): what a
 server's own cap does (the emulator's), and what plain COS requests may do.
@@ -23,6 +23,11 @@ from typing import Protocol
 #: a late call would land next to the slots after it and crowd their 1-second windows (a
 #: thread descheduled on a loaded machine must not turn into a burst).
 LATE_AFTER = 0.01
+#: Seconds by which calls may reach the service later than their slots, differently from one
+#: call to the next (a thread descheduled between its slot and its send, network jitter),
+#: without crowding a 1-second window: slots are ``(1 + SEND_JITTER) / rate`` apart, so
+#: ``rate + 1`` calls span ``1 + SEND_JITTER`` seconds (the price: that much under ``rate``).
+SEND_JITTER = 0.1
 
 
 class Limiter(Protocol):
@@ -92,15 +97,16 @@ class TokenBucket:
 
 
 class Pacer:
-    """``rate`` calls per second, strictly: slots ``1/rate`` apart, none saved up while idle
-    (a burst of one), so any 1-second window holds at most ``rate`` of them. A caller that
-    wakes more than :data:`LATE_AFTER` after its slot takes a new one."""
+    """At most ``rate`` calls in any 1-second window, strictly, as the service counts their
+    arrivals: slots a little more than ``1/rate`` apart (:data:`SEND_JITTER`), none saved up
+    while idle (a burst of one). A caller that wakes more than :data:`LATE_AFTER` after its
+    slot takes a new one."""
 
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic, jitter: float = SEND_JITTER) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate
-        self.interval = 1.0 / rate
+        self.interval = (1.0 + jitter) / rate
         self._clock = clock
         self._next = -math.inf
         self._lock = threading.Lock()

@@ -15,10 +15,11 @@ checkpoint stays the driver's file (actors get each key's earlier entry and retu
 one). Exactly-once rests on the stamps and write-once PUTs in the runner.
 
 One :class:`RateKeeper` actor paces AILicenseRec for the whole cluster: it hands out one
-time slot per call, ``1/--ci-rate`` apart on the wall clock, and each actor's client waits
+time slot per call, a little more than ``1/--ci-rate`` apart on the wall clock (room for
+send jitter, :data:`~redactor.cos.ratelimit.SEND_JITTER`), and each actor's client waits
 for its slot through :class:`LeasedLimiter` (a slot missed by more than
 :data:`~redactor.cos.ratelimit.LATE_AFTER` is given up for a new one), so no 1-second window
-of the cluster's calls holds more than the rate, give or take what the network adds.
+of the cluster's calls holds more than the rate, even with up to 100 ms of jitter on the way.
 """
 
 from __future__ import annotations
