@@ -14,6 +14,7 @@ import numpy as np
 from redactor.core.cells import (
     CELLS_PER_TEXT_HEIGHT,
     MIN_CONTRAST,
+    Grid,
     cells_under,
     fit_background,
     ink_cells,
@@ -41,6 +42,11 @@ LEFT_CONTRAST = (24.0, 36.0)
 MIN_PHOTO_EDGE_AREA = 1.0
 #: ... and covers at least this many square text heights (a face's remnant, not a speck).
 MIN_LEFT_AREA = 2.5
+#: A sliver along a mask's edge narrower than MIN_LEFT_WIDTH (but at least this many text
+#: heights across, at least MIN_LEFT_HEIGHT long) counts when it is hair-dark: this far from
+#: the card's colour (Lab) on average. The top of a head beside a mask that missed the photo.
+MIN_SLIVER_WIDTH = 0.3
+SLIVER_CONTRAST = 60.0
 
 
 def pictures_left(
@@ -113,7 +119,7 @@ def pictures_left(
     if photo is not None:
         painted_photo = resample_mask(photo, frame, grid)
         beside_photo = cv2.dilate(painted_photo.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    out: list[Box] = []
+    out: list[Box] = _slivers(grid, distance, painted, lines, card)
     # each remnant on its own: joined like a figure, the leftover pieces of labels cut by
     # masks would make one
     for index, (x, y, w, h, area) in enumerate((tuple(int(v) for v in row) for row in stats[1:count]), start=1):
@@ -143,6 +149,27 @@ MIN_RED_LEFT = (2.0, 1.5)
 MIN_RED_INK_SHARE = 0.5
 #: ... or when it covers at most this share of its box: a seal's ring, thin strokes.
 MAX_RED_RING_FILL = 0.6
+
+
+def _slivers(grid: Grid, distance: np.ndarray, painted: np.ndarray, lines: np.ndarray, card: np.ndarray) -> list[Box]:
+    """Hair-dark slivers along a mask's edge, too narrow for :func:`pictures_left`'s test
+    (which leaves a cell's margin around every mask): text and seal red are not slivers."""
+    import cv2
+
+    dark = (distance > SLIVER_CONTRAST) & ~painted & ~lines & card
+    dark &= ~cv2.dilate(grid.red.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    touching = cv2.dilate(painted.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(dark.astype(np.uint8), connectivity=8)
+    h_cells = CELLS_PER_TEXT_HEIGHT
+    out: list[Box] = []
+    for index, (x, y, w, h, area) in enumerate((tuple(int(v) for v in row) for row in stats[1:count]), start=1):
+        # its thickness on average (a slanted sliver's box is wide and tall)
+        if max(w, h) < MIN_LEFT_HEIGHT * h_cells or area < MIN_SLIVER_WIDTH * h_cells * max(w, h):
+            continue
+        inside = labels[y : y + h, x : x + w] == index
+        if touching[y : y + h, x : x + w][inside].any():
+            out.append(grid.cell_box(x, y, x + w, y + h))
+    return out
 
 
 def red_left(rgb: np.ndarray, frame: CardFrame, region: Box, text: Sequence[Quad], masked: np.ndarray) -> list[Box]:
