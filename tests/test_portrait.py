@@ -91,22 +91,3 @@ def test_a_washed_out_seal_is_found_and_a_solid_red_sticker_is_none():
     rgb[ring] = 200
     rgb[500:560, 700:760] = (210, 40, 40)  # a solid red square on the card: a sticker, no seal
     assert find_seal(rgb, FRAME, Box(60, 60, 1090, 660), labels) is None
-
-
-def test_a_head_whose_face_is_nearly_as_wide_as_its_hair_is_a_head_alone():
-    """Shoulders and backdrop the card's grey (a pale photocopy): only the head stands out,
-    its face nearly as wide as its hair (0.87). It is a head alone, and its photo reaches about
-    as far again below the chin, not a figure's margin below it (the photo's lower part was
-    left unmasked)."""
-    rgb = np.full((700, 1100, 3), 200, np.uint8)  # the card, filling the image
-    labels = []
-    for y in range(150, 500, 60):
-        rgb[y : y + 24, 150:250:8] = 60
-        rgb[y : y + 24, 300:640:9] = 70
-        labels.append(np.array([(148, y - 2), (252, y - 2), (252, y + 26), (148, y + 26)], np.float32))
-        labels.append(np.array([(298, y - 2), (642, y - 2), (642, y + 26), (298, y + 26)], np.float32))
-    rgb[220:300, 700:790] = 40  # hair, 90 wide
-    rgb[270:400, 706:784] = 150  # the face, 78 wide, down to the chin at 400
-    found = find_portrait(rgb, FRAME, Box(60, 60, 1090, 660), labels, rows=Box(148, 148, 642, 500))
-    assert found is not None
-    assert found.box.v0 <= 220 and found.box.v1 >= 520, found.box  # a photo ~ 2.5 heads tall

@@ -405,3 +405,22 @@ def test_a_changed_sidecar_redoes_the_image(tmp_path):
     again = run()[0]
     assert again["decision"] == "quarantined"  # redone: the new sidecar finds no card
     assert "a.png" not in dest.objects  # and the earlier output is gone from the destination
+
+
+def test_boxes_that_are_no_text_do_not_hide_a_picture_left():
+    """The picture check leaves out the cells of detected text lines. The detector also boxes
+    a strip of hair and ear beside a mask that missed the photo: a box much taller than the
+    text and short, or one of which nothing was read surely, is not text there (else what is
+    left of the face is hidden); a label, a long title in large print, a value are."""
+    from redactor.verifiers.ocr import text_for_pictures
+
+    def frame(x: float, y: float, long: float, tall: float) -> np.ndarray:
+        return np.array([(x, y), (x + long, y), (x + long, y + tall), (x, y + tall)], np.float32)
+
+    label = frame(100, 100, 60, 30)
+    title = frame(100, 20, 400, 70)  # 2.3 text heights tall, but long: large print
+    hair = frame(640, 120, 47, 87)  # 2.6 text heights tall, shorter than it is tall
+    unread = frame(640, 300, 120, 30)  # text-sized, but nothing read in it surely
+    outline = frame(600, 100, 300, 200)  # a masked photo's outline
+    kept = text_for_pictures([label, title, hair, unread, outline], [False, False, False, True, False], 34.0)
+    assert [k.tolist() for k in kept] == [label.tolist(), title.tolist()]

@@ -43,10 +43,8 @@ MIN_ASPECT, MAX_ASPECT = 0.3, 1.6
 OUTSIDE_TEXT = (10.0, 3.0)
 #: ... and starts at most this many beyond the rows' ends (a short address leaves a wide gap).
 PHOTO_GAP = 4.0
-#: A figure whose bottom fifth is on average narrower than this share of its width is a head
-#: alone (shoulders make a figure's bottom its widest part; a face drawn or cropped nearly as
-#: wide as its hair narrows only to ~0.85).
-HEAD_NARROWING = 0.9
+#: A figure whose bottom fifth is on average narrower than this share of its width is a head alone.
+HEAD_NARROWING = 0.8
 #: ... and its photo is about this many times as tall as the head (hair to chin).
 HEAD_TO_PHOTO = 2.5
 #: Width for height of a card photo (ID card 26 x 32 mm, licence 22 x 32 mm).

@@ -48,6 +48,13 @@ MIN_LINES_SEEN = 3
 FINER_LOOK = 2.5
 #: Detected "lines" this many times taller than the text are shapes.
 GIANT_LINE = 2.6
+#: A detected "line" none of whose visible characters was read with at least this confidence
+#: is no text for the picture check (the detector also boxes a strip of hair, an ear or a
+#: shoulder beside a mask that missed the photo): its cells are not left out of it.
+TEXT_SURE = 0.6
+#: ... nor is a short "line" this many times taller than the text (a strip of hair and ear
+#: boxed across the rows), unless it is long (a title in larger print).
+TALL_LINE = 1.8
 #: A detected line this far off the card's text direction (cosine) holds stacked rows.
 ACROSS_COS = 0.87
 #: A stretch longer than this many of its heights is read in pieces this long, each
@@ -119,7 +126,7 @@ class OcrVerifier:
         )
         axis = None if found is None else np.asarray(found.axis)
         with self.models.inference:
-            seen, lines = self._read_outside(erased, painted, line_height, axis)
+            seen, lines, blank = self._read_outside(erased, painted, line_height, axis)
             # a "line" many times the text's height is a shape (the outline of a masked
             # photo), not text: the card is not grown to it
             text_lines = [f for f in lines if np.linalg.norm(f[3] - f[0]) <= GIANT_LINE * line_height]
@@ -127,7 +134,8 @@ class OcrVerifier:
             seen_height = float(np.median([np.linalg.norm(f[3] - f[0]) for f in text_lines])) if text_lines else 0.0
             if not 0.3 * line_height <= seen_height <= 0.75 * line_height:
                 seen_height = line_height  # only bands clearly taller than the text are not trusted
-            pictures, more = self._pictures(request, erased, painted, text_lines, seen_height)
+            picture_text = text_for_pictures(lines, blank, line_height)
+            pictures, more = self._pictures(request, erased, painted, picture_text, seen_height)
         reasons += judge_text([*seen, *more], kept, near)
         reasons += pictures
         reasons += judge_on_text(original_gray, masked_text)
@@ -139,9 +147,10 @@ class OcrVerifier:
 
     def _read_outside(
         self, bgr: np.ndarray, painted: np.ndarray, line_height: float, axis: np.ndarray | None = None
-    ) -> tuple[list[SeenText], list[np.ndarray]]:
-        """The stretches of text lines outside the masks, anywhere in the image, read; and
-        every detected line's frame (text, for the picture check). ``bgr``: masks erased.
+    ) -> tuple[list[SeenText], list[np.ndarray], list[bool]]:
+        """The stretches of text lines outside the masks, anywhere in the image, read; every
+        detected line's frame (text, for the picture check); and for each frame whether what
+        is visible of it read no character surely (:data:`TEXT_SURE`). ``bgr``: masks erased.
 
         The whole image is looked at, not only where the fields were located: a response
         made for one card of a page leaves the other card's fields elsewhere. A "line" across
@@ -162,26 +171,28 @@ class OcrVerifier:
         if across:
             flips = self.models.upside_down([crop_line(bgr, f.astype(np.float32), 4.0) for f in across])
             frames.extend(np.asarray(f[[2, 3, 0, 1]]) if p > 0.5 else f for f, p in zip(across, flips, strict=True))
-        parts: list[np.ndarray] = []
-        heights: list[float] = []
-        for frame in frames:
-            tall = float(np.linalg.norm(frame[3] - frame[0]))
-            for t0, t1 in visible_parts(frame, painted):
-                parts.append(part_of(frame, t0, t1))
-                heights.append(tall)
         pieces: list[np.ndarray] = []
         piece_heights: list[float] = []
-        for quad, tall in zip(parts, heights, strict=True):
-            for piece in _pieces(quad):
-                pieces.append(piece)
-                piece_heights.append(tall)
+        owners: list[int] = []
+        for index, frame in enumerate(frames):
+            tall = float(np.linalg.norm(frame[3] - frame[0]))
+            for t0, t1 in visible_parts(frame, painted):
+                for piece in _pieces(part_of(frame, t0, t1)):
+                    pieces.append(piece)
+                    piece_heights.append(tall)
+                    owners.append(index)
         crops = [red_dropout(crop_line(bgr, _breathing(q).astype(np.float32))) for q in pieces]
         readings = self.models.read(crops)
         seen = [
             SeenText(Polygon.of(q.tolist()), r.text, r.confidences if len(r.confidences) == len(r.text) else (), h)
             for q, r, h in zip(pieces, readings, piece_heights, strict=True)
         ]
-        return seen, frames
+        # a frame with nothing visible is no remnant either way: it stays text
+        blank = [index in owners for index in range(len(frames))]
+        for owner, reading in zip(owners, readings, strict=True):
+            if any(c >= TEXT_SURE for c in reading.confidences):
+                blank[owner] = False
+        return seen, frames, blank
 
     @staticmethod
     def _detect(reader: LineReader, bgr: np.ndarray, scale: float, line_height: float) -> list[Line]:
@@ -256,6 +267,24 @@ class OcrVerifier:
             return None
         confidences = reading.confidences if len(reading.confidences) == len(reading.text) else ()
         return SeenText(Polygon.of(quad.tolist()), reading.text, confidences, blob.height)
+
+
+def text_for_pictures(frames: list[np.ndarray], blank: list[bool], line_height: float) -> list[np.ndarray]:
+    """The detected lines whose cells the picture check leaves out as text. Not: a shape many
+    times the text's height (:data:`GIANT_LINE`), a "line" of which nothing visible was read
+    surely (``blank``, :data:`TEXT_SURE`), a short box much taller than the text
+    (:data:`TALL_LINE`): the detector boxes strips of hair, an ear or a shoulder beside a mask
+    too, and leaving them out hid what was left of a photo."""
+    out = []
+    for frame, unread in zip(frames, blank, strict=True):
+        tall = float(np.linalg.norm(frame[3] - frame[0]))
+        long = float(np.linalg.norm(frame[1] - frame[0]))
+        if unread or tall > GIANT_LINE * line_height:
+            continue
+        if tall > TALL_LINE * line_height and long < 2.0 * tall:
+            continue
+        out.append(frame)
+    return out
 
 
 def _seen_before(line: Line, lines: list[Line]) -> bool:
