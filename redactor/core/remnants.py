@@ -43,8 +43,8 @@ MIN_PHOTO_EDGE_AREA = 1.0
 #: ... and covers at least this many square text heights (a face's remnant, not a speck).
 MIN_LEFT_AREA = 2.5
 #: A sliver along a mask's edge narrower than MIN_LEFT_WIDTH (but at least this many text
-#: heights across, at least MIN_LEFT_HEIGHT long) counts when it is hair-dark: this far from
-#: the card's colour (Lab) on average. The top of a head beside a mask that missed the photo.
+#: heights across, at least MIN_LEFT_HEIGHT long) counts when it is hair-dark: cells this far
+#: from the card's colour (Lab). The top of a head beside a mask that missed the photo.
 MIN_SLIVER_WIDTH = 0.3
 SLIVER_CONTRAST = 60.0
 #: ... in at least this share of its cells (the rest may be skin: an ear, a cheek).
@@ -109,8 +109,8 @@ def pictures_left(
         card = card_extent(grid, lines, grown, near)
     if card is None:
         return []
-    ink &= ~cv2.dilate(grid.red.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    ink &= card
+    off_red = ~cv2.dilate(grid.red.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    ink &= off_red & card
     closed = cv2.morphologyEx(
         ink.astype(np.uint8), cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     )
@@ -121,7 +121,7 @@ def pictures_left(
     if photo is not None:
         painted_photo = resample_mask(photo, frame, grid)
         beside_photo = cv2.dilate(painted_photo.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    out: list[Box] = _slivers(grid, distance, painted, lines, card)
+    out: list[Box] = _slivers(grid, distance, painted, lines | ~off_red | ~card)
     # each remnant on its own: joined like a figure, the leftover pieces of labels cut by
     # masks would make one
     for index, (x, y, w, h, area) in enumerate((tuple(int(v) for v in row) for row in stats[1:count]), start=1):
@@ -153,17 +153,17 @@ MIN_RED_INK_SHARE = 0.5
 MAX_RED_RING_FILL = 0.6
 
 
-def _slivers(grid: Grid, distance: np.ndarray, painted: np.ndarray, lines: np.ndarray, card: np.ndarray) -> list[Box]:
+def _slivers(grid: Grid, distance: np.ndarray, painted: np.ndarray, excluded: np.ndarray) -> list[Box]:
     """Hair-dark slivers along a mask's edge, too narrow for :func:`pictures_left`'s test
     (which leaves a cell's margin around every mask): text and seal red are not slivers.
     Skin beside the hair (an ear) is part of the sliver; a cell half under the mask's edge
-    may stand between it and the mask."""
+    may stand between it and the mask. ``excluded``: cells no sliver may hold (text, seal
+    red, off the card)."""
     import cv2
 
     dark = distance > SLIVER_CONTRAST
     face = dark | (skin_coloured(grid.rgb) & (distance > MIN_CONTRAST))
-    face &= ~painted & ~lines & card
-    face &= ~cv2.dilate(grid.red.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    face &= ~painted & ~excluded
     touching = cv2.dilate(painted.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(face.astype(np.uint8), connectivity=8)
     h_cells = CELLS_PER_TEXT_HEIGHT

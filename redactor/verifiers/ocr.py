@@ -188,10 +188,9 @@ class OcrVerifier:
             for q, r, h in zip(pieces, readings, piece_heights, strict=True)
         ]
         # a frame with nothing visible is no remnant either way: it stays text
-        blank = [index in owners for index in range(len(frames))]
-        for owner, reading in zip(owners, readings, strict=True):
-            if any(c >= TEXT_SURE for c in reading.confidences):
-                blank[owner] = False
+        sure = {owner for owner, r in zip(owners, readings, strict=True) if any(c >= TEXT_SURE for c in r.confidences)}
+        unsure = set(owners) - sure
+        blank = [index in unsure for index in range(len(frames))]
         return seen, frames, blank
 
     @staticmethod
